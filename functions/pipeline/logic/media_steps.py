@@ -1,0 +1,168 @@
+"""The media steps of the Saga: glue between S3, the video record and the ffmpeg logic."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from functions.pipeline.logic import storage
+from functions.pipeline.logic.ladder import choose_ladder
+from functions.pipeline.logic.probe import ProbeLimits, ProbeResult, probe
+from functions.pipeline.logic.thumbnails import make_poster, make_storyboard
+from functions.pipeline.logic.transcode import run_ladder, write_master_playlist
+from functions.shared import keys
+from functions.shared.errors import Conflict, MediaFailed, MediaRejected
+from functions.shared.observability import logger
+from functions.shared.settings import get_settings
+from functions.videos.dal import videos as dal
+from functions.videos.models import VideoStatus
+
+# Leave this much of the Lambda's time for uploads and the reply after ffmpeg is stopped.
+SAFETY_MARGIN_S = 20.0
+PROGRESS_INTERVAL_S = 2.0
+
+
+@contextmanager
+def work_dir(video_id: str) -> Iterator[Path]:
+    base = Path(get_settings().work_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{video_id}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def time_budget(remaining_ms: int) -> float:
+    return max(5.0, remaining_ms / 1000 - SAFETY_MARGIN_S)
+
+
+def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        dal.transition(
+            video_id,
+            VideoStatus.PROCESSING,
+            allowed_from=frozenset({VideoStatus.UPLOADED, VideoStatus.PROCESSING}),
+            reason=None,
+            message=None,
+            progress={"stage": "probe", "percent": 0},
+        )
+    except Conflict as exc:
+        raise MediaFailed("invalid_state", f"video is not awaiting processing: {exc}") from exc
+    with storage.transient_aws_errors():
+        size = storage.object_size(bucket, key)
+    limits = ProbeLimits(
+        max_duration_seconds=settings.max_duration_seconds, max_size_bytes=settings.max_upload_bytes
+    )
+    source = storage.presigned_get(bucket, key) if size else ""
+    result = probe(
+        source, ffprobe=settings.ffprobe_path, size_bytes=size, limits=limits, timeout=time_budget(remaining_ms)
+    )
+    if result.video is None:  # probe rejects these; keep the invariant explicit for the type checker
+        raise MediaRejected("no_video_stream", "the file has no video stream")
+    dal.update_fields(
+        video_id,
+        duration_seconds=round(result.duration, 3),
+        width=result.video.display_width,
+        height=result.video.display_height,
+        source=result.to_dict(),
+    )
+    return result.to_dict()
+
+
+def _progress_writer(video_id: str, stage: str) -> Callable[[float], None]:
+    """Write progress at a bounded rate: at most one DynamoDB write per PROGRESS_INTERVAL_S."""
+    last = [0.0]
+
+    def write(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_INTERVAL_S and fraction < 1.0:
+            return
+        last[0] = now
+        try:
+            dal.update_fields(
+                video_id,
+                expected_status=VideoStatus.PROCESSING,
+                progress={"stage": stage, "percent": round(min(fraction, 1.0) * 100, 1)},
+            )
+        except Conflict:
+            logger.warning("progress not written: the video left PROCESSING")
+
+    return write
+
+
+def transcode_step(
+    *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], remaining_ms: int
+) -> dict[str, Any]:
+    settings = get_settings()
+    info = ProbeResult.from_dict(probe_dict)
+    if info.video is None:
+        raise MediaRejected("no_video_stream", "the file has no video stream")
+    ladder = choose_ladder(info.video.display_width, info.video.display_height)
+    started = time.monotonic()
+    prefix = keys.hls_prefix(video_id)
+    with work_dir(video_id) as out:
+        outputs = run_ladder(
+            storage.presigned_get(bucket, key),
+            out,
+            ladder,
+            info,
+            segment_seconds=settings.segment_seconds,
+            x264_preset=settings.x264_preset,
+            ffmpeg=settings.ffmpeg_path,
+            timeout=time_budget(remaining_ms),
+            on_progress=_progress_writer(video_id, "transcode"),
+        )
+        encode_seconds = time.monotonic() - started
+        write_master_playlist(out, outputs)
+        with storage.transient_aws_errors():
+            uploaded = storage.upload_directory(out, settings.media_bucket, prefix)
+    if not outputs:
+        raise MediaFailed("transcode_failed", "the ladder produced no rendition")
+    return {
+        "master_key": keys.master_playlist_key(video_id),
+        "encode_seconds": round(encode_seconds, 3),
+        "objects": len(uploaded),
+        "renditions": [
+            {
+                "name": r.name,
+                "width": r.width,
+                "height": r.height,
+                "bitrate": r.bandwidth,
+                "average_bitrate": r.average_bandwidth,
+                "codecs": r.codecs,
+                "frame_rate": r.frame_rate,
+                "playlist_key": prefix + r.playlist_path.relative_to(out).as_posix(),
+            }
+            for r in outputs
+        ],
+    }
+
+
+def thumbnails_step(
+    *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], remaining_ms: int
+) -> dict[str, Any]:
+    settings = get_settings()
+    info = ProbeResult.from_dict(probe_dict)
+    source = storage.presigned_get(bucket, key)
+    budget = time_budget(remaining_ms)
+    prefix = keys.thumbnails_prefix(video_id)
+    with work_dir(video_id) as out:
+        make_poster(source, out / "poster.jpg", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget)
+        board = make_storyboard(
+            source, out / "storyboard", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget
+        )
+        with storage.transient_aws_errors():
+            storage.upload_directory(out, settings.media_bucket, prefix)
+    return {
+        "poster_key": f"{prefix}poster.jpg",
+        "storyboard_key": f"{prefix}storyboard/{board.vtt_path.name}",
+        "sprite_key": f"{prefix}storyboard/{board.sprite_path.name}",
+        "interval": board.interval,
+    }

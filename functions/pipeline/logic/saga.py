@@ -1,0 +1,130 @@
+"""The Saga's bookkeeping: publish on success, compensate on failure, and the safety net."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.pipeline.logic import storage
+from functions.shared import keys
+from functions.shared.errors import Conflict, parse_step_error
+from functions.shared.events import put_event
+from functions.shared.observability import logger, metrics
+from functions.shared.settings import get_settings
+from functions.videos.dal import videos as dal
+from functions.videos.models import TERMINAL, VideoStatus
+
+
+def _seconds_since(iso_ts: str | None) -> float | None:
+    if not iso_ts:
+        return None
+    then = datetime.fromisoformat(iso_ts.replace("Z", "+00:00"))
+    return (datetime.now(UTC) - then).total_seconds()
+
+
+def publish(*, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, Any], probe: dict[str, Any]) -> dict:
+    renditions = [
+        {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")} for r in transcode["renditions"]
+    ]
+    try:
+        item = dal.transition(
+            video_id,
+            VideoStatus.READY,
+            renditions=renditions,
+            poster_key=thumbnails["poster_key"],
+            storyboard_key=thumbnails["storyboard_key"],
+            ready_at=dal.now_iso(),
+            progress={"stage": "done", "percent": 100},
+            reason=None,
+            message=None,
+        )
+        del item
+    except Conflict:
+        # A retry after a successful write: READY already; anything else is a real conflict.
+        if dal.get(video_id).status != VideoStatus.READY:
+            raise
+    current = dal.get(video_id)
+    duration = float(probe.get("duration") or 0)
+    if duration > 0:
+        metrics.add_metric(
+            name="TranscodeSecondsPerOutputMinute", unit="Seconds", value=transcode["encode_seconds"] / (duration / 60)
+        )
+    upload_to_ready = _seconds_since(current.uploaded_at)
+    if upload_to_ready is not None:
+        metrics.add_metric(name="UploadToReadySeconds", unit="Seconds", value=upload_to_ready)
+    metrics.add_metric(name="VideosReady", unit="Count", value=1)
+    put_event(
+        "video.ready",
+        {
+            "video_id": video_id,
+            "owner": current.owner_sub,
+            "master_key": transcode["master_key"],
+            "renditions": renditions,
+            "duration_seconds": duration,
+        },
+    )
+    return {"status": VideoStatus.READY.value, "upload_to_ready_seconds": upload_to_ready}
+
+
+def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None, execution: str) -> dict:
+    """Undo and record: delete every output, then mark REJECTED or FAILED. Safe to repeat."""
+    name, reason, message = parse_step_error(error)
+    rejected = name == "MediaRejected"
+    if not reason:
+        reason = f"{failed_step}_timeout" if name == "States.Timeout" else f"{failed_step}_error"
+    status = VideoStatus.REJECTED if rejected else VideoStatus.FAILED
+    current = dal.find(video_id)
+    if current is not None and current.status == VideoStatus.READY.value:
+        logger.error("compensation requested for a READY video: leaving it alone")
+        return {"status": VideoStatus.READY.value, "reason": None, "deleted": 0}
+    deleted = storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
+    if current is not None and current.status not in {s.value for s in TERMINAL}:
+        try:
+            dal.transition(
+                video_id,
+                status,
+                reason=reason,
+                message=message[:1000] or f"{failed_step} failed",
+                progress=None,
+            )
+        except Conflict:
+            pass  # someone (a repeat of this step, the safety net) recorded it first
+    current = dal.find(video_id)
+    final = current.status if current is not None else status.value
+    if final in (VideoStatus.REJECTED.value, VideoStatus.FAILED.value):
+        metrics.add_metric(name="VideosRejected" if rejected else "VideosFailed", unit="Count", value=1)
+        put_event(
+            f"video.{final.lower()}",
+            {"video_id": video_id, "reason": current.reason if current else reason, "step": failed_step,
+             "execution": execution},
+        )
+    logger.info("compensated", extra={"status": final, "reason": reason, "deleted": deleted})
+    return {"status": final, "reason": reason, "deleted": deleted}
+
+
+def execution_failed(detail: dict[str, Any]) -> dict:
+    """Safety net for an execution that ended without its Catch running (timeout, abort, crash)."""
+    try:
+        payload = json.loads(detail.get("input") or "{}")
+    except ValueError:
+        payload = {}
+    video_id = payload.get("video_id")
+    if not video_id:
+        logger.warning("status-change event without a video id", extra={"detail": detail})
+        return {"handled": False}
+    current = dal.find(video_id)
+    if current is None or current.status in {s.value for s in TERMINAL}:
+        return {"handled": False, "status": current.status if current else None}
+    storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
+    reason = f"execution_{str(detail.get('status', 'failed')).lower()}"
+    try:
+        dal.transition(
+            video_id, VideoStatus.FAILED, reason=reason,
+            message=f"the pipeline execution ended {detail.get('status')} without recording an outcome",
+            progress=None,
+        )
+    except Conflict:
+        return {"handled": False}
+    put_event("video.failed", {"video_id": video_id, "reason": reason, "execution": detail.get("name")})
+    return {"handled": True, "reason": reason}

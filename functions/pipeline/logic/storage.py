@@ -1,0 +1,83 @@
+"""S3 access for the media steps: presigned reads for ffmpeg, parallel uploads, prefix deletes."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError
+
+from functions.shared.aws import client
+from functions.shared.errors import TransientError
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+}
+_TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "503"}
+
+
+@contextmanager
+def transient_aws_errors() -> Iterator[None]:
+    """Turn throttling and connection drops into TransientError, which the state machine retries."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
+            raise TransientError(str(exc)) from exc
+        raise
+    except (EndpointConnectionError, ConnectionError) as exc:
+        raise TransientError(str(exc)) from exc
+
+
+def object_size(bucket: str, key: str) -> int:
+    return int(client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"])
+
+
+def presigned_get(bucket: str, key: str, expires: int = 3600) -> str:
+    """ffmpeg and ffprobe stream the source over HTTPS: no copy to local disk first."""
+    return str(
+        client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+    )
+
+
+def upload_directory(local_dir: Path, bucket: str, prefix: str, *, workers: int = 16) -> list[str]:
+    s3 = client("s3")
+    files = sorted(p for p in local_dir.rglob("*") if p.is_file())
+
+    def put(path: Path) -> str:
+        key = prefix + path.relative_to(local_dir).as_posix()
+        ctype = CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        with path.open("rb") as body:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=ctype)
+        return key
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(put, files))
+
+
+def delete_prefix(bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix``; safe to repeat. Returns how many were deleted."""
+    s3 = client("s3")
+    deleted = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            if result.get("Errors"):
+                raise TransientError(f"could not delete {len(result['Errors'])} objects under {prefix}")
+            deleted += len(batch)
+    return deleted
+
+
+def count_prefix(bucket: str, prefix: str) -> int:
+    paginator = client("s3").get_paginator("list_objects_v2")
+    return sum(page.get("KeyCount", 0) for page in paginator.paginate(Bucket=bucket, Prefix=prefix))

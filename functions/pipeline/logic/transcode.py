@@ -1,0 +1,432 @@
+"""Encode a source into an HLS ladder with one ffmpeg process and one decode.
+
+Decoding (and rotating) the source once and fanning it out with ``split`` to one scaler and
+encoder per rung is what makes a 4-rung ladder affordable: separate processes would decode the
+source four times. Every rung gets keyframes forced at the same timestamps (multiples of the
+segment length) and the same segmenter settings, so segment N of every rung covers the same
+time span and a player can switch rungs at any segment boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_lib  # ffmpeg-python builds the filter graph and argv; ffmpeg_run runs it
+
+from functions.pipeline.logic import ffmpeg_run
+from functions.pipeline.logic import ladder as presets
+from functions.pipeline.logic.ladder import Rung
+from functions.pipeline.logic.probe import ProbeResult, input_protocols
+from functions.shared.errors import MediaFailed
+
+PLAYLIST_NAME = "index.m3u8"
+SEGMENT_PATTERN = "seg_%05d.ts"
+MASTER_NAME = "master.m3u8"
+_STDERR_LINES_IN_ERROR = 8
+
+
+@dataclass(frozen=True)
+class RenditionOutput:
+    name: str
+    width: int
+    height: int
+    bandwidth: int  # peak segment bit rate (RFC 8216 definition), audio included
+    average_bandwidth: int
+    codecs: str
+    frame_rate: float
+    playlist_path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
+            "bandwidth": self.bandwidth,
+            "average_bandwidth": self.average_bandwidth,
+            "codecs": self.codecs,
+            "frame_rate": self.frame_rate,
+            "playlist_path": str(self.playlist_path),
+        }
+
+
+def gop_frames(fps: float, segment_seconds: int) -> int:
+    return max(1, round((fps or 30.0) * segment_seconds))
+
+
+def _output_fps(probe: ProbeResult) -> float:
+    assert probe.video is not None
+    capped = presets.output_frame_rate(probe.video.fps)
+    return capped if capped is not None else probe.video.fps
+
+
+def _level_text(level_idc: int) -> str:
+    return f"{level_idc // 10}.{level_idc % 10}"
+
+
+def build_ladder_command(
+    source: str,
+    out_dir: Path,
+    ladder: list[Rung],
+    probe: ProbeResult,
+    *,
+    segment_seconds: int,
+    x264_preset: str,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """The argv of the single ffmpeg run that writes ``out_dir/<rung>/index.m3u8`` for every rung.
+
+    Pure: creates nothing on disk (``run_ladder`` makes the folders).
+    """
+    if probe.video is None:
+        raise ValueError("the source has no video stream")
+    if not ladder:
+        raise ValueError("the ladder is empty")
+    fps = _output_fps(probe)
+    gop = gop_frames(fps, segment_seconds)
+
+    # ffmpeg autorotates decoded frames by the display matrix before they enter the filter graph;
+    # encoded outputs of a filter graph do not inherit the input's side data, and MPEG-TS has no
+    # place for a display matrix anyway, so the output is upright with nothing left to rotate.
+    source_input = _ffmpeg_input(source)
+    video: Any = source_input[str(probe.video.index)]
+    capped = presets.output_frame_rate(probe.video.fps)
+    if capped is not None:
+        video = video.filter("fps", fps=f"{capped:.6f}")
+    branches = video.split()
+
+    outputs = []
+    for i, rung in enumerate(ladder):
+        scaled = branches[i].filter("scale", rung.width, rung.height).filter("setsar", 1)
+        streams: list[Any] = [scaled]
+        options: dict[str, Any] = _video_options(rung, fps, gop, segment_seconds, x264_preset)
+        if probe.audio is not None:
+            streams.append(source_input[str(probe.audio.index)])
+            options.update(_audio_options(rung))
+        rung_dir = out_dir / rung.name
+        options.update(
+            {
+                "f": "hls",
+                "hls_time": segment_seconds,
+                "hls_playlist_type": "vod",
+                "hls_list_size": 0,
+                "hls_flags": "independent_segments",
+                "hls_segment_type": "mpegts",
+                "hls_segment_filename": str(rung_dir / SEGMENT_PATTERN),
+                # Phones put the recording location into the container; it must not reach viewers.
+                "map_metadata": -1,
+                "map_chapters": -1,
+            }
+        )
+        outputs.append(ffmpeg_lib.output(*streams, str(rung_dir / PLAYLIST_NAME), **options))
+
+    compiled: list[str] = ffmpeg_lib.merge_outputs(*outputs).compile(cmd=ffmpeg)
+    return [ffmpeg, *_global_args(), *compiled[1:]]
+
+
+def _ffmpeg_input(source: str) -> Any:
+    return ffmpeg_lib.input(source, protocol_whitelist=input_protocols(source))
+
+
+def _global_args() -> list[str]:
+    return ["-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-nostats", "-progress", "pipe:1"]
+
+
+def _video_options(
+    rung: Rung, fps: float, gop: int, segment_seconds: int, x264_preset: str
+) -> dict[str, Any]:
+    level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
+    return {
+        "c:v": presets.VIDEO_CODEC,
+        "preset": x264_preset,
+        "profile:v": presets.H264_PROFILE,
+        "level:v": _level_text(level),
+        "pix_fmt": presets.PIX_FMT,
+        "b:v": rung.video_bitrate,
+        "maxrate": rung.maxrate,
+        "bufsize": rung.bufsize,
+        "g": gop,
+        "keyint_min": gop,
+        "sc_threshold": 0,
+        # Keyframes exactly on segment boundaries whatever the frame rate (29.97, VFR phone clips):
+        # the expression is evaluated on timestamps, not frame counts.
+        "force_key_frames": f"expr:gte(t,n_forced*{segment_seconds})",
+        "forced-idr": 1,
+        "flags": "+cgop",
+        "threads": 0,  # x264 picks its thread count from the cores it sees
+    }
+
+
+def _audio_options(rung: Rung) -> dict[str, Any]:
+    return {
+        "c:a": presets.AUDIO_CODEC,
+        "profile:a": presets.AUDIO_PROFILE,
+        "b:a": rung.audio_bitrate,
+        "ac": presets.AUDIO_CHANNELS,
+        "ar": presets.AUDIO_SAMPLE_RATE,
+    }
+
+
+def run_ladder(
+    source: str,
+    out_dir: Path,
+    ladder: list[Rung],
+    probe: ProbeResult,
+    *,
+    segment_seconds: int,
+    x264_preset: str,
+    ffmpeg: str = "ffmpeg",
+    timeout: float,
+    on_progress: Callable[[float], None] | None = None,
+) -> list[RenditionOutput]:
+    """Encode the ladder and describe what was written, measured from the files themselves.
+
+    Raises MediaFailed("transcode_timeout") when ``timeout`` passes (the ffmpeg process group is
+    killed) and MediaFailed("transcode_failed") when ffmpeg fails or writes nothing usable.
+    """
+    argv = build_ladder_command(
+        source,
+        out_dir,
+        ladder,
+        probe,
+        segment_seconds=segment_seconds,
+        x264_preset=x264_preset,
+        ffmpeg=ffmpeg,
+    )
+    for rung in ladder:
+        (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
+
+    tracker = _ProgressTracker(probe.duration, on_progress)
+    try:
+        result = ffmpeg_run.run(argv, timeout=timeout, on_progress_line=tracker.feed)
+    except ffmpeg_run.RunTimeout as exc:
+        raise MediaFailed(
+            "transcode_timeout", f"encoding did not finish within {timeout:g} s (reached {tracker.last:.0%})"
+        ) from exc
+    except OSError as exc:
+        raise MediaFailed("transcode_failed", f"cannot run ffmpeg: {exc}") from exc
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr_tail.splitlines()[-_STDERR_LINES_IN_ERROR:])
+        raise MediaFailed("transcode_failed", f"ffmpeg exited with status {result.returncode}: {tail}")
+    tracker.finish()
+
+    fps = _output_fps(probe)
+    renditions = [
+        _describe_rendition(out_dir, rung, fps, has_audio=probe.audio is not None) for rung in ladder
+    ]
+    return renditions
+
+
+class _ProgressTracker:
+    """Turns ``-progress`` key=value lines into monotonic fractions of the source duration."""
+
+    def __init__(self, duration: float, callback: Callable[[float], None] | None):
+        self._duration = duration
+        self._callback = callback
+        self.last = 0.0
+
+    def feed(self, line: str) -> None:
+        key, _, value = line.partition("=")
+        if key == "out_time_us":
+            # (out_time_ms carries the same microseconds, a historical misnomer; one is enough.)
+            try:
+                seconds = int(value) / 1_000_000
+            except ValueError:
+                return  # "N/A" before the first frame is out
+            if self._duration > 0:
+                self._report(min(1.0, max(0.0, seconds / self._duration)))
+        elif key == "progress" and value == "end":
+            self._report(1.0)
+
+    def finish(self) -> None:
+        self._report(1.0)
+
+    def _report(self, fraction: float) -> None:
+        if fraction <= self.last:
+            return
+        self.last = fraction
+        if self._callback is not None:
+            self._callback(fraction)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    uri: str
+    duration: float
+    size: int
+
+
+def read_media_playlist(playlist_path: Path) -> tuple[float, list[_Segment]]:
+    """(target duration, segments with their on-disk sizes) of a media playlist we wrote."""
+    target = 0.0
+    segments: list[_Segment] = []
+    pending: float | None = None
+    for raw in playlist_path.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            target = float(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
+            pending = float(line.split(":", 1)[1].split(",", 1)[0])
+        elif line and not line.startswith("#") and pending is not None:
+            size = (playlist_path.parent / line).stat().st_size
+            segments.append(_Segment(uri=line, duration=pending, size=size))
+            pending = None
+    return target, segments
+
+
+def peak_and_average_bitrate(target_duration: float, segments: Sequence[_Segment]) -> tuple[int, int]:
+    """BANDWIDTH and AVERAGE-BANDWIDTH as RFC 8216 section 4.3.4.2 defines them.
+
+    The peak is the highest rate of any run of consecutive segments lasting 0.5 to 1.5 target
+    durations; taking single segments instead would let a short final segment (a keyframe and
+    little else) inflate the peak and push players to a lower rung than they could play.
+    """
+    total_bits = sum(s.size for s in segments) * 8
+    total_seconds = sum(s.duration for s in segments)
+    if total_seconds <= 0:
+        return 0, 0
+    average = total_bits / total_seconds
+    low, high = 0.5 * target_duration, 1.5 * target_duration
+    peak = 0.0
+    for start in range(len(segments)):
+        bits = 0
+        seconds = 0.0
+        for seg in segments[start:]:
+            bits += seg.size * 8
+            seconds += seg.duration
+            if seconds > high:
+                break
+            if seconds >= low:
+                peak = max(peak, bits / seconds)
+    if peak == 0.0:  # the whole video is shorter than half a target duration
+        peak = average
+    return math.ceil(peak), math.ceil(average)
+
+
+_TS_PACKET = 188
+_H264_STREAM_TYPE = 0x1B
+_SPS_START = re.compile(rb"\x00\x00\x01[\x27\x47\x67]")  # start code + NAL header of an SPS
+
+
+def sps_codec_string(segment: Path) -> str | None:
+    """avc1.PPCCLL read from the first SPS in an MPEG-TS segment: what the encoder really declared.
+
+    The three bytes after the SPS NAL header are profile_idc, constraint flags and level_idc, which
+    is exactly what RFC 6381 puts in the codec string. Only the H.264 elementary stream (found via
+    PAT and PMT) is searched, so bytes of the audio stream can never be mistaken for an SPS.
+    """
+    with segment.open("rb") as fh:
+        data = fh.read(512 * 1024)
+    video = _ts_h264_payload(data, limit=64 * 1024)
+    match = _SPS_START.search(video)
+    if match is None or match.end() + 3 > len(video):
+        return None
+    profile_idc, constraints, level_idc = video[match.end() : match.end() + 3]
+    return presets.avc1_codec_string(profile_idc, constraints, level_idc)
+
+
+def _ts_h264_payload(data: bytes, *, limit: int) -> bytes:
+    """The first ``limit`` bytes of payload (PES headers included) of the H.264 stream in a TS."""
+    pmt_pid: int | None = None
+    video_pid: int | None = None
+    out = bytearray()
+    for offset in range(0, len(data) - _TS_PACKET + 1, _TS_PACKET):
+        packet = data[offset : offset + _TS_PACKET]
+        if packet[0] != 0x47:
+            break
+        pid = ((packet[1] & 0x1F) << 8) | packet[2]
+        unit_start = bool(packet[1] & 0x40)
+        adaptation = (packet[3] >> 4) & 0x3
+        if adaptation == 2:
+            continue  # adaptation field only, no payload
+        payload = packet[5 + packet[4] :] if adaptation == 3 else packet[4:]
+        if not payload:
+            continue
+        if pid == video_pid:
+            out += payload
+            if len(out) >= limit:
+                break
+        elif pid == 0 and unit_start and pmt_pid is None:
+            pmt_pid = _first_pmt_pid(payload[1 + payload[0] :])
+        elif pid == pmt_pid and unit_start and video_pid is None:
+            video_pid = _h264_pid(payload[1 + payload[0] :])
+    return bytes(out)
+
+
+def _first_pmt_pid(section: bytes) -> int | None:
+    if len(section) < 12:
+        return None
+    section_end = min(len(section), 3 + (((section[1] & 0x0F) << 8) | section[2]) - 4)
+    for i in range(8, section_end - 3, 4):
+        program = (section[i] << 8) | section[i + 1]
+        if program != 0:  # program 0 points at the network information table
+            return ((section[i + 2] & 0x1F) << 8) | section[i + 3]
+    return None
+
+
+def _h264_pid(section: bytes) -> int | None:
+    if len(section) < 12:
+        return None
+    section_end = min(len(section), 3 + (((section[1] & 0x0F) << 8) | section[2]) - 4)
+    i = 12 + (((section[10] & 0x0F) << 8) | section[11])
+    while i + 5 <= section_end:
+        stream_type = section[i]
+        pid = ((section[i + 1] & 0x1F) << 8) | section[i + 2]
+        if stream_type == _H264_STREAM_TYPE:
+            return pid
+        i += 5 + (((section[i + 3] & 0x0F) << 8) | section[i + 4])
+    return None
+
+
+def _describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: bool) -> RenditionOutput:
+    playlist = out_dir / rung.name / PLAYLIST_NAME
+    if not playlist.is_file():
+        raise MediaFailed("transcode_failed", f"ffmpeg wrote no playlist for {rung.name}")
+    try:
+        target, segments = read_media_playlist(playlist)
+    except (OSError, ValueError) as exc:
+        raise MediaFailed("transcode_failed", f"the {rung.name} playlist is unreadable: {exc}") from exc
+    if not segments:
+        raise MediaFailed("transcode_failed", f"ffmpeg wrote no segments for {rung.name}")
+    peak, average = peak_and_average_bitrate(target, segments)
+
+    video_codec = sps_codec_string(playlist.parent / segments[0].uri)
+    if video_codec is None:
+        # Not expected with x264; fall back to what we asked the encoder for.
+        level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
+        video_codec = presets.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
+    codecs = f"{video_codec},{presets.AUDIO_CODECS_TAG}" if has_audio else video_codec
+    return RenditionOutput(
+        name=rung.name,
+        width=rung.width,
+        height=rung.height,
+        bandwidth=peak,
+        average_bandwidth=average,
+        codecs=codecs,
+        frame_rate=round(fps, 3),
+        playlist_path=playlist,
+    )
+
+
+def write_master_playlist(out_dir: Path, renditions: list[RenditionOutput]) -> Path:
+    """Write ``out_dir/master.m3u8`` listing the renditions, highest bandwidth first."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for r in sorted(renditions, key=lambda r: r.bandwidth, reverse=True):
+        attributes = [
+            f"BANDWIDTH={r.bandwidth}",
+            f"AVERAGE-BANDWIDTH={r.average_bandwidth}",
+            f"RESOLUTION={r.width}x{r.height}",
+            f'CODECS="{r.codecs}"',
+        ]
+        if r.frame_rate > 0:
+            attributes.append(f"FRAME-RATE={r.frame_rate:.3f}")
+        lines.append("#EXT-X-STREAM-INF:" + ",".join(attributes))
+        # Relative, so the same playlists work behind any CDN path and with signed cookies.
+        lines.append(f"{r.playlist_path.parent.name}/{r.playlist_path.name}")
+    path = out_dir / MASTER_NAME
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,19 @@
+"""Cached boto3 clients. Endpoints come from botocore's own configuration (``AWS_ENDPOINT_URL``
+in the embedded mode), so the same code talks to AWS or to moto."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+
+
+@cache
+def client(service: str) -> Any:
+    from functions.shared.settings import get_settings
+
+    return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_CONFIG)

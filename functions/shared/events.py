@@ -1,0 +1,27 @@
+"""Domain events on the platform's EventBridge bus."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from functions.shared.aws import client
+from functions.shared.errors import TransientError
+from functions.shared.settings import get_settings
+
+SOURCE = "vod.videos"
+
+
+def put_event(detail_type: str, detail: dict[str, Any]) -> None:
+    response = client("events").put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail, default=str),
+                "EventBusName": get_settings().event_bus_name,
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        raise TransientError(f"EventBridge refused {detail_type}: {response['Entries']}")

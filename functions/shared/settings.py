@@ -1,0 +1,55 @@
+"""Typed configuration, parsed once from the environment.
+
+Every environment variable a function reads is a field here; logic never touches ``os.environ``.
+The names are the contract between infra (CDK and the embedded emulator, both through
+``infra.spec``) and the functions.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    # Resources
+    videos_table: str = Field(default="vod-videos", alias="VIDEOS_TABLE")
+    upload_bucket: str = Field(default="vod-uploads", alias="UPLOAD_BUCKET")
+    media_bucket: str = Field(default="vod-media", alias="MEDIA_BUCKET")
+    event_bus_name: str = Field(default="vod-events", alias="EVENT_BUS_NAME")
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+
+    # Uploads
+    upload_url_ttl_seconds: int = Field(default=3600, alias="UPLOAD_URL_TTL_SECONDS", ge=60, le=7 * 86400)
+    multipart_threshold_bytes: int = Field(default=100 * 1024 * 1024, alias="MULTIPART_THRESHOLD_BYTES")
+    multipart_part_bytes: int = Field(default=64 * 1024 * 1024, alias="MULTIPART_PART_BYTES", ge=5 * 1024 * 1024)
+    max_upload_bytes: int = Field(default=20 * 1024**3, alias="MAX_UPLOAD_BYTES")
+
+    # Media limits
+    max_duration_seconds: float = Field(default=4 * 3600, alias="MAX_DURATION_SECONDS")
+    segment_seconds: int = Field(default=4, alias="SEGMENT_SECONDS", ge=1, le=30)
+    ffmpeg_path: str = Field(default="ffmpeg", alias="FFMPEG_PATH")
+    ffprobe_path: str = Field(default="ffprobe", alias="FFPROBE_PATH")
+    x264_preset: str = Field(default="veryfast", alias="X264_PRESET")
+    work_dir: str = Field(default="/tmp", alias="WORK_DIR")  # noqa: S108 - Lambda's only writable disk
+
+    # Playback (CloudFront signed URLs)
+    cdn_base_url: str = Field(default="http://127.0.0.1:8787", alias="CDN_BASE_URL")
+    cloudfront_key_pair_id: str = Field(default="", alias="CLOUDFRONT_KEY_PAIR_ID")
+    cloudfront_private_key_secret: str = Field(default="vod/cloudfront-private-key", alias="CLOUDFRONT_PRIVATE_KEY_SECRET")
+    playback_ttl_seconds: int = Field(default=3600, alias="PLAYBACK_TTL_SECONDS", ge=60, le=86400)
+    playback_bind_ip: bool = Field(default=False, alias="PLAYBACK_BIND_IP")
+
+    # Observability
+    service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

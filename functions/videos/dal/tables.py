@@ -1,0 +1,106 @@
+"""PynamoDB models: the only place that knows the table layout.
+
+Infra (CDK and the embedded emulator) reads the key schema from these classes through
+``table_schema`` so the deployed table and the model cannot drift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class OwnerIndex(GlobalSecondaryIndex["VideoModel"]):
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_sub = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class StatusIndex(GlobalSecondaryIndex["VideoModel"]):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class VideoModel(Model):
+    class Meta:
+        table_name = "vod-videos"  # replaced from settings at first use (dal.videos._bind)
+        billing_mode = "PAY_PER_REQUEST"
+
+    video_id = UnicodeAttribute(hash_key=True)
+    owner_sub = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    upload_key = UnicodeAttribute()
+    upload_version = UnicodeAttribute(null=True)
+    uploaded_at = UnicodeAttribute(null=True)
+    execution_name = UnicodeAttribute(null=True)
+    attempt = NumberAttribute(default=0)
+    source = MapAttribute[str, Any](null=True)
+    duration_seconds = NumberAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    renditions = ListAttribute(of=MapAttribute, null=True)
+    poster_key = UnicodeAttribute(null=True)
+    storyboard_key = UnicodeAttribute(null=True)
+    progress = MapAttribute[str, Any](null=True)
+    ready_at = UnicodeAttribute(null=True)
+
+    owner_index = OwnerIndex()
+    status_index = StatusIndex()
+
+
+TABLE_MODELS: dict[str, type[Model]] = {"videos": VideoModel}
+
+
+def table_schema(model: type[Model]) -> dict[str, Any]:
+    """Key schema and indexes of a PynamoDB model in a neutral shape for CDK and the emulator."""
+    attrs = model.get_attributes()
+
+    def _type(name: str) -> str:
+        return {"S": "S", "N": "N", "B": "B"}[attrs[name].attr_type]
+
+    hash_key = model._hash_keyname
+    range_key = model._range_keyname
+    indexes = []
+    for index in model._indexes.values():
+        idx_hash = idx_range = None
+        for name, attr in index.Meta.attributes.items():
+            if attr.is_hash_key:
+                idx_hash = name
+            if attr.is_range_key:
+                idx_range = name
+        assert idx_hash is not None
+        indexes.append({"name": index.Meta.index_name, "hash_key": idx_hash, "range_key": idx_range})
+    return {
+        "hash_key": (hash_key, _type(hash_key)),
+        "range_key": (range_key, _type(range_key)) if range_key else None,
+        "indexes": [
+            {
+                "name": i["name"],
+                "hash_key": (i["hash_key"], _type(i["hash_key"])),
+                "range_key": (i["range_key"], _type(i["range_key"])) if i["range_key"] else None,
+            }
+            for i in indexes
+        ],
+    }

@@ -1,0 +1,136 @@
+"""Data access for videos. State changes are conditional writes guarded by the transition table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from functions.shared.errors import Conflict, NotFound
+from functions.shared.settings import get_settings
+from functions.videos.dal.tables import VideoModel
+from functions.videos.models import VideoStatus, sources_of
+
+_bound_table: str | None = None
+
+
+def _model() -> type[VideoModel]:
+    """Bind the model to the configured table once (PynamoDB reads the name from Meta)."""
+    global _bound_table
+    settings = get_settings()
+    if _bound_table != settings.videos_table:
+        VideoModel.Meta.table_name = settings.videos_table
+        VideoModel.Meta.region = settings.aws_region
+        VideoModel._connection = None
+        _bound_table = settings.videos_table
+    return VideoModel
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def create(
+    *, video_id: str, owner_sub: str, title: str, description: str, tags: list[str], upload_key: str
+) -> VideoModel:
+    model = _model()
+    ts = now_iso()
+    item = model(
+        video_id,
+        owner_sub=owner_sub,
+        title=title,
+        description=description,
+        tags=tags,
+        status=VideoStatus.AWAITING_UPLOAD.value,
+        created_at=ts,
+        updated_at=ts,
+        upload_key=upload_key,
+    )
+    try:
+        item.save(condition=model.video_id.does_not_exist())
+    except PutError as exc:
+        if _is_conditional_failure(exc):
+            raise Conflict(f"video {video_id} already exists") from exc
+        raise
+    return item
+
+
+def get(video_id: str) -> VideoModel:
+    try:
+        return _model().get(video_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"video {video_id} not found") from exc
+
+
+def find(video_id: str) -> VideoModel | None:
+    try:
+        return _model().get(video_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def transition(
+    video_id: str,
+    to: VideoStatus,
+    *,
+    allowed_from: frozenset[VideoStatus] | None = None,
+    extra_condition: Any = None,
+    **fields: Any,
+) -> VideoModel:
+    """Move a video to ``to`` if its current status allows it; set ``fields`` in the same write.
+
+    Raises ``Conflict`` when the condition fails (someone else moved it first, or it is terminal).
+    ``None`` values remove the attribute.
+    """
+    model = _model()
+    sources = allowed_from if allowed_from is not None else sources_of(to)
+    condition = model.status.is_in(*[s.value for s in sources])
+    if extra_condition is not None:
+        condition &= extra_condition
+    actions: list[Action] = [model.status.set(to.value), model.updated_at.set(now_iso())]
+    actions += _field_actions(model, fields)
+    item = model(video_id)
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            raise Conflict(f"video {video_id} cannot move to {to.value} from its current status") from exc
+        raise
+    return item
+
+
+def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, **fields: Any) -> None:
+    """Set fields without a status change (progress, probe facts), optionally only in one status."""
+    model = _model()
+    condition = model.video_id.exists()
+    if expected_status is not None:
+        condition &= model.status == expected_status.value
+    actions = [model.updated_at.set(now_iso()), *_field_actions(model, fields)]
+    try:
+        model(video_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            raise Conflict(f"video {video_id} is not in status {expected_status}") from exc
+        raise
+
+
+def _field_actions(model: type[VideoModel], fields: dict[str, Any]) -> list[Action]:
+    actions: list[Action] = []
+    for name, value in fields.items():
+        attr = getattr(model, name)
+        actions.append(attr.remove() if value is None else attr.set(value))
+    return actions
+
+
+def reset() -> None:
+    """Forget the bound table and connection (the embedded mode restarts on new endpoints)."""
+    global _bound_table
+    _bound_table = None
+    VideoModel._connection = None

@@ -1,0 +1,91 @@
+"""/v1/videos routes: parse, authorise, call one logic function."""
+
+# No "from __future__ import annotations" here: Powertools reads the route signatures at runtime
+# (through the tracer wrapper), and string annotations would not resolve there.
+
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from functions.shared.auth import principal_from_event
+from functions.shared.observability import logger, tracer
+from functions.videos.logic import playback
+from functions.videos.logic import videos as logic
+from functions.videos.models import (
+    CreateVideoRequest,
+    CreateVideoResponse,
+    PlaybackRequest,
+    PlaybackResponse,
+    VideoView,
+)
+
+router = Router()
+
+VideoId = Annotated[str, Path(description="Video id (32 hex characters)")]
+
+
+@router.post(
+    "/v1/videos",
+    summary="Create a video and get its upload target",
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": CreateVideoResponse}}},
+        401: {"description": "No or invalid token"},
+        403: {"description": "Role may not upload"},
+        413: {"description": "Declared size above the limit"},
+        422: {"description": "Invalid request"},
+    },
+    tags=["videos"],
+)
+@tracer.capture_method
+def create_video(request: Annotated[CreateVideoRequest, Body()]) -> Response[CreateVideoResponse]:
+    principal = principal_from_event(router.current_event.raw_event)
+    created = logic.create_video(principal, request)
+    logger.append_keys(video_id=created.id)
+    logger.info("video created")
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=created,
+        headers={"Location": f"/v1/videos/{created.id}"},
+    )
+
+
+@router.get(
+    "/v1/videos/<video_id>",
+    summary="Get a video",
+    responses={
+        200: {"description": "The video", "content": {"application/json": {"model": VideoView}}},
+        403: {"description": "Unpublished and not yours"},
+        404: {"description": "No such video"},
+    },
+    tags=["videos"],
+)
+@tracer.capture_method
+def get_video(video_id: VideoId) -> VideoView:
+    principal = principal_from_event(router.current_event.raw_event)
+    logger.append_keys(video_id=video_id)
+    return logic.get_video(principal, video_id)
+
+
+@router.post(
+    "/v1/videos/<video_id>/playback",
+    summary="Get a signed HLS URL for a READY video",
+    responses={
+        200: {"description": "Signed master playlist URL", "content": {"application/json": {"model": PlaybackResponse}}},
+        403: {"description": "Unpublished and not yours"},
+        404: {"description": "No such video"},
+        409: {"description": "Not READY"},
+    },
+    tags=["playback"],
+)
+@tracer.capture_method
+def create_playback(video_id: VideoId, request: Annotated[PlaybackRequest | None, Body()] = None) -> PlaybackResponse:
+    event = router.current_event
+    principal = principal_from_event(event.raw_event)
+    logger.append_keys(video_id=video_id)
+    return playback.create_playback(
+        principal, video_id, request or PlaybackRequest(), event.request_context.http.source_ip
+    )

@@ -1,0 +1,97 @@
+"""The starter: an uploaded object moves its video to UPLOADED and starts exactly one execution.
+
+S3 and SQS deliver at least once, so every step is idempotent: the status change is a
+conditional write, and the execution name is derived from the video id and the upload's S3
+sequencer (unique per PUT, identical across duplicate deliveries of one PUT's event).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from functions.shared.aws import client
+from functions.shared.errors import Conflict
+from functions.shared.keys import video_id_from_upload_key
+from functions.shared.observability import logger
+from functions.shared.settings import get_settings
+from functions.videos.dal import videos as dal
+from functions.videos.dal.videos import now_iso
+from functions.videos.models import VideoStatus
+
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    video_id: str | None
+    action: str  # started | duplicate | ignored
+    execution_name: str | None = None
+
+
+def execution_name(video_id: str, upload_version: str, attempt: int) -> str:
+    """Deterministic and within Step Functions' 80-character limit."""
+    version = _NAME_UNSAFE.sub("", upload_version)[:32] or "v"
+    return f"{video_id}-{version}-a{attempt}"[:80]
+
+
+def start_execution(*, video_id: str, bucket: str, key: str, upload_version: str, attempt: int) -> str:
+    """Start the pipeline execution for one upload attempt; a repeat is a no-op."""
+    sfn = client("stepfunctions")
+    name = execution_name(video_id, upload_version, attempt)
+    payload = {
+        "video_id": video_id,
+        "bucket": bucket,
+        "key": key,
+        "upload_version": upload_version,
+        "attempt": attempt,
+    }
+    try:
+        sfn.start_execution(stateMachineArn=get_settings().state_machine_arn, name=name, input=json.dumps(payload))
+        logger.info("execution started", extra={"execution_name": name})
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("execution already exists", extra={"execution_name": name})
+    return name
+
+
+def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -> IngestOutcome:
+    video_id = video_id_from_upload_key(key)
+    if video_id is None:
+        logger.warning("ignoring an object outside the upload layout", extra={"key": key})
+        return IngestOutcome(None, "ignored")
+    logger.append_keys(video_id=video_id)
+    item = dal.find(video_id)
+    if item is None:
+        logger.warning("ignoring an upload for an unknown video")
+        return IngestOutcome(video_id, "ignored")
+
+    attempt = 1
+    name = execution_name(video_id, sequencer, attempt)
+    try:
+        dal.transition(
+            video_id,
+            VideoStatus.UPLOADED,
+            allowed_from=frozenset({VideoStatus.AWAITING_UPLOAD}),
+            upload_version=sequencer,
+            uploaded_at=now_iso(),
+            execution_name=name,
+            attempt=attempt,
+            source={"size_bytes": size},
+        )
+        action = "started"
+    except Conflict:
+        current = dal.get(video_id)
+        if current.upload_version != sequencer:
+            # A second upload raced the first: the first one owns the pipeline.
+            logger.warning(
+                "ignoring a second upload for a video already past AWAITING_UPLOAD",
+                extra={"status": current.status, "upload_version": sequencer},
+            )
+            return IngestOutcome(video_id, "ignored")
+        # The same upload delivered again: make sure its execution exists (the first delivery may
+        # have crashed between the write and the start), then stop.
+        attempt = int(current.attempt or 1)
+        action = "duplicate"
+    name = start_execution(video_id=video_id, bucket=bucket, key=key, upload_version=sequencer, attempt=attempt)
+    return IngestOutcome(video_id, action, name)

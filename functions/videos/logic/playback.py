@@ -1,0 +1,38 @@
+"""Signed playback URLs for READY videos (see functions.playback.signing for the policy choice)."""
+
+from __future__ import annotations
+
+import time
+
+from aws_lambda_powertools.utilities import parameters
+
+from functions.playback.signing import iso, sign_url
+from functions.shared import keys
+from functions.shared.auth import Principal
+from functions.shared.errors import Conflict
+from functions.shared.settings import get_settings
+from functions.videos.logic.videos import load_visible
+from functions.videos.models import PlaybackRequest, PlaybackResponse, VideoStatus
+
+SECRET_CACHE_SECONDS = 300
+
+
+def create_playback(principal: Principal, video_id: str, request: PlaybackRequest, source_ip: str) -> PlaybackResponse:
+    item = load_visible(principal, video_id)
+    if item.status != VideoStatus.READY:
+        raise Conflict(f"video {video_id} is {item.status}, not READY", code="video_not_ready")
+    settings = get_settings()
+    ttl = min(request.ttl_seconds or settings.playback_ttl_seconds, settings.playback_ttl_seconds)
+    expires_at = int(time.time()) + ttl
+    base = settings.cdn_base_url.rstrip("/")
+    bind_ip = settings.playback_bind_ip if request.bind_ip is None else request.bind_ip
+    private_pem = parameters.get_secret(settings.cloudfront_private_key_secret, max_age=SECRET_CACHE_SECONDS)
+    url = sign_url(
+        url=f"{base}/{keys.master_playlist_key(video_id)}",
+        resource=f"{base}/{keys.hls_prefix(video_id)}*",
+        key_pair_id=settings.cloudfront_key_pair_id,
+        private_pem=str(private_pem),
+        expires_at=expires_at,
+        source_ip=source_ip if bind_ip else None,
+    )
+    return PlaybackResponse(hls_url=url, expires_at=iso(expires_at))

@@ -1,0 +1,90 @@
+"""Create and read videos, with the visibility rules in one place."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from functions.shared.auth import Principal
+from functions.shared.errors import Forbidden, NotFound
+from functions.shared.keys import VIDEO_ID_RE, upload_key
+from functions.shared.settings import get_settings
+from functions.videos.dal import videos as dal
+from functions.videos.dal.tables import VideoModel
+from functions.videos.logic.uploads import upload_target
+from functions.videos.models import (
+    CreateVideoRequest,
+    CreateVideoResponse,
+    Rendition,
+    VideoStatus,
+    VideoView,
+)
+
+
+def to_view(item: VideoModel) -> VideoView:
+    renditions = [Rendition(**_plain(r)) for r in (item.renditions or [])]
+    return VideoView(
+        id=item.video_id,
+        status=VideoStatus(item.status),
+        title=item.title,
+        description=item.description or "",
+        tags=list(item.tags or []),
+        owner=item.owner_sub,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        reason=item.reason,
+        message=item.message,
+        duration_seconds=float(item.duration_seconds) if item.duration_seconds is not None else None,
+        width=int(item.width) if item.width is not None else None,
+        height=int(item.height) if item.height is not None else None,
+        renditions=renditions,
+        poster_key=item.poster_key,
+        storyboard_key=item.storyboard_key,
+        progress=_plain(item.progress) if item.progress is not None else None,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """PynamoDB MapAttribute -> plain dict (numbers come back as int/float)."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVideoResponse:
+    principal.require_any("uploader", "admin")
+    settings = get_settings()
+    video_id = uuid.uuid4().hex
+    key = upload_key(video_id)
+    # Validate size limits before anything is written, so a refused request leaves nothing behind.
+    target = upload_target(
+        key=key, size_bytes=request.size_bytes, content_type=request.content_type, settings=settings
+    )
+    item = dal.create(
+        video_id=video_id,
+        owner_sub=principal.sub,
+        title=request.title,
+        description=request.description,
+        tags=request.tags,
+        upload_key=key,
+    )
+    return CreateVideoResponse(**to_view(item).model_dump(), upload=target)
+
+
+def load_visible(principal: Principal, video_id: str) -> VideoModel:
+    """The video if this principal may see it: READY videos to any signed-in user, anything
+    else to its owner and admins only (403 for others)."""
+    if not VIDEO_ID_RE.match(video_id):
+        raise NotFound(f"video {video_id} not found")
+    item = dal.get(video_id)
+    if item.status != VideoStatus.READY and not (principal.is_admin or principal.sub == item.owner_sub):
+        raise Forbidden("only the owner or an admin may see an unpublished video")
+    return item
+
+
+def get_video(principal: Principal, video_id: str) -> VideoView:
+    return to_view(load_visible(principal, video_id))

@@ -1,0 +1,125 @@
+"""Domain model of a video: statuses, the allowed transitions, and the API shapes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class VideoStatus(StrEnum):
+    AWAITING_UPLOAD = "AWAITING_UPLOAD"
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+TERMINAL = frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED})
+
+# The one place that says which status may follow which.
+ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
+    VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED}),
+    VideoStatus.UPLOADED: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
+    VideoStatus.PROCESSING: frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}),
+    VideoStatus.READY: frozenset(),
+    VideoStatus.REJECTED: frozenset(),
+    VideoStatus.FAILED: frozenset({VideoStatus.UPLOADED}),  # a safe retry re-enters the pipeline
+}
+
+
+def sources_of(target: VideoStatus) -> frozenset[VideoStatus]:
+    """Every status from which ``target`` may be reached."""
+    return frozenset(src for src, dests in ALLOWED_TRANSITIONS.items() if target in dests)
+
+
+class CreateVideoRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    size_bytes: int | None = Field(
+        default=None, gt=0, description="Size of the file to upload; large files get a multipart upload."
+    )
+    content_type: str = Field(default="video/mp4", max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        cleaned = []
+        for tag in tags:
+            tag = tag.strip()
+            if not tag or len(tag) > 50:
+                raise ValueError("each tag must be 1-50 characters")
+            cleaned.append(tag)
+        return cleaned
+
+
+class UploadPart(BaseModel):
+    part_number: int
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class UploadTarget(BaseModel):
+    method: str
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    expires_at: str
+    # Multipart uploads: one presigned URL per part, then POST the complete URL with the ETags.
+    upload_id: str | None = None
+    part_size: int | None = None
+    parts: list[UploadPart] | None = None
+    complete_url: str | None = None
+    checksum_algorithm: str | None = None
+
+
+class Rendition(BaseModel):
+    name: str
+    width: int
+    height: int
+    bitrate: int
+    playlist_key: str
+
+
+class VideoView(BaseModel):
+    """What the API shows of a video."""
+
+    id: str
+    status: VideoStatus
+    title: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    owner: str
+    created_at: str
+    updated_at: str
+    reason: str | None = None
+    message: str | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    renditions: list[Rendition] = Field(default_factory=list)
+    poster_key: str | None = None
+    storyboard_key: str | None = None
+    progress: dict[str, Any] | None = None
+
+
+class CreateVideoResponse(VideoView):
+    upload: UploadTarget
+
+
+class PlaybackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_seconds: int | None = Field(
+        default=None, ge=60, le=86400, description="Shorter than the configured lifetime if set"
+    )
+    bind_ip: bool | None = Field(default=None, description="Bind the URL to the caller's IP address")
+
+
+class PlaybackResponse(BaseModel):
+    hls_url: str
+    expires_at: str

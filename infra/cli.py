@@ -1,0 +1,319 @@
+"""``vod``: run the embedded stack and talk to a running one.
+
+    vod local up                 run the embedded stack in the foreground (Ctrl-C stops it)
+    vod token --role R --sub S   print a bearer token from the local issuer
+    vod upload FILE --title T    create a video and upload FILE (--wait: until it settles)
+    vod status ID                show a video
+    vod play ID                  print a signed playback URL
+    vod demo                     the whole path: stack, sample clip, upload, READY, signed URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from infra.local.keys import LocalIssuer, state_dir
+
+TERMINAL = {"READY", "REJECTED", "FAILED"}
+DEFAULT_API_PORT = 8080
+DEFAULT_CDN_PORT = 8787
+
+
+def _endpoints_file() -> Path:
+    return state_dir() / "endpoints.json"
+
+
+def _api_url(args: argparse.Namespace) -> str:
+    if getattr(args, "api", None):
+        return str(args.api).rstrip("/")
+    if os.environ.get("VOD_API_URL"):
+        return os.environ["VOD_API_URL"].rstrip("/")
+    try:
+        return str(json.loads(_endpoints_file().read_text())["api"])
+    except (OSError, ValueError, KeyError):
+        sys.exit("no running stack found: start one with `vod local up` (or pass --api URL)")
+
+
+def _token(args: argparse.Namespace, role: str = "uploader") -> str:
+    if getattr(args, "token", None):
+        return str(args.token)
+    return LocalIssuer().issue(sub=getattr(args, "sub", None) or "local-user", roles=[role])
+
+
+def _headers(args: argparse.Namespace, role: str = "uploader") -> dict[str, str]:
+    return {"Authorization": f"Bearer {_token(args, role)}"}
+
+
+def _fail_on_error(resp: requests.Response) -> dict[str, Any]:
+    try:
+        body: dict[str, Any] = resp.json()
+    except ValueError:
+        body = {"error": {"code": "http_error", "message": resp.text}}
+    if resp.status_code >= 400:
+        err = body.get("error", {})
+        sys.exit(f"error {resp.status_code}: {err.get('code')}: {err.get('message')}")
+    return body
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_local_up(args: argparse.Namespace) -> int:
+    from infra.local.emulator import EmbeddedStack
+
+    stack = EmbeddedStack(
+        host=args.host, moto_port=args.moto_port, api_port=args.api_port, cdn_port=args.cdn_port
+    ).start()
+    return _serve_until_signal(stack, extra=None)
+
+
+def _serve_until_signal(stack: Any, extra: Any) -> int:
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    _endpoints_file().write_text(json.dumps({"api": stack.api.url, "cdn": stack.edge.url, "aws": stack.moto_url}))
+    print(f"API {stack.api.url}", flush=True)
+    print(f"CDN {stack.edge.url}", flush=True)
+    print(f"AWS {stack.moto_url}  (embedded moto; AWS_ENDPOINT_URL for the aws CLI)", flush=True)
+    if extra:
+        extra()
+    print("serving; Ctrl-C to stop", flush=True)
+    stop.wait()
+    print("stopping", flush=True)
+    stack.stop()
+    _endpoints_file().unlink(missing_ok=True)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    print(LocalIssuer().issue(sub=args.sub, roles=[args.role], ttl=args.ttl))
+    return 0
+
+
+def upload_file(api: str, headers: dict[str, str], path: Path, title: str, description: str = "") -> dict[str, Any]:
+    created = _fail_on_error(
+        requests.post(
+            f"{api}/v1/videos",
+            json={"title": title, "description": description, "size_bytes": path.stat().st_size or None},
+            headers=headers,
+            timeout=30,
+        )
+    )
+    upload = created["upload"]
+    if upload["method"] == "PUT":
+        with path.open("rb") as body:
+            resp = requests.put(upload["url"], data=body, headers=upload["headers"], timeout=600)
+        resp.raise_for_status()
+    else:
+        _multipart_upload(path, upload)
+    return created
+
+
+def _multipart_upload(path: Path, upload: dict[str, Any]) -> None:
+    import base64
+    import hashlib
+    from xml.sax.saxutils import escape
+
+    parts_xml = []
+    with path.open("rb") as source:
+        for part in upload["parts"]:
+            chunk = source.read(upload["part_size"])
+            checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+            resp = requests.put(part["url"], data=chunk, headers={"x-amz-checksum-sha256": checksum}, timeout=600)
+            resp.raise_for_status()
+            parts_xml.append(
+                f"<Part><PartNumber>{part['part_number']}</PartNumber><ETag>{escape(resp.headers['ETag'])}</ETag>"
+                f"<ChecksumSHA256>{checksum}</ChecksumSHA256></Part>"
+            )
+    body = f"<CompleteMultipartUpload>{''.join(parts_xml)}</CompleteMultipartUpload>"
+    requests.post(upload["complete_url"], data=body, timeout=60).raise_for_status()
+
+
+def wait_until_settled(api: str, headers: dict[str, str], video_id: str, timeout: float = 1800) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        video = _fail_on_error(requests.get(f"{api}/v1/videos/{video_id}", headers=headers, timeout=30))
+        line = _status_line(video)
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if video["status"] in TERMINAL:
+            return video
+        time.sleep(0.5)
+    sys.exit(f"video {video_id} did not settle within {timeout:.0f}s")
+
+
+def _status_line(video: dict[str, Any]) -> str:
+    line = f"{video['id']}  {video['status']}"
+    progress = video.get("progress") or {}
+    if video["status"] == "PROCESSING" and progress:
+        line += f"  {progress.get('stage')} {progress.get('percent', 0):.0f}%"
+    if video.get("reason"):
+        line += f"  reason={video['reason']}: {video.get('message')}"
+    return line
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        sys.exit(f"no such file: {path}")
+    api = _api_url(args)
+    headers = _headers(args)
+    created = upload_file(api, headers, path, args.title, args.description)
+    print(f"created {created['id']} ({created['status']}); uploaded {path.stat().st_size} bytes", flush=True)
+    if args.wait:
+        video = wait_until_settled(api, headers, created["id"])
+        return 0 if video["status"] == "READY" else 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    api = _api_url(args)
+    video = _fail_on_error(requests.get(f"{api}/v1/videos/{args.id}", headers=_headers(args, "admin"), timeout=30))
+    print(json.dumps(video, indent=2))
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    api = _api_url(args)
+    body = _fail_on_error(
+        requests.post(f"{api}/v1/videos/{args.id}/playback", headers=_headers(args, "admin"), json={}, timeout=30)
+    )
+    print(body["hls_url"])
+    print(f"expires {body['expires_at']}", file=sys.stderr)
+    return 0
+
+
+def make_sample_clip(path: Path, *, seconds: int = 30, size: str = "1280x720", rate: int = 30) -> Path:
+    """A test-pattern clip with a tone, from ffmpeg's own sources (no media files in the repo)."""
+    subprocess.run(
+        [
+            "ffmpeg", "-y", "-v", "error",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from infra.local.emulator import EmbeddedStack
+
+    stack = EmbeddedStack(
+        host=args.host, moto_port=args.moto_port, api_port=args.api_port, cdn_port=args.cdn_port
+    ).start()
+
+    def run_demo() -> None:
+        assert stack.api is not None
+        api = stack.api.url
+        headers = {"Authorization": f"Bearer {stack.issuer.issue(sub='demo-user', roles=['uploader'])}"}
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = make_sample_clip(Path(tmp) / "sample.mp4", seconds=args.seconds)
+            print(f"generated {clip.name}: {args.seconds}s 1280x720 test pattern with a 440 Hz tone", flush=True)
+            started = time.monotonic()
+            created = upload_file(api, headers, clip, "Demo clip", "ffmpeg testsrc2 + sine")
+        print(f"uploaded as {created['id']}", flush=True)
+        video = wait_until_settled(api, headers, created["id"])
+        elapsed = time.monotonic() - started
+        if video["status"] != "READY":
+            print(f"the demo video ended {video['status']}: {video.get('reason')}", flush=True)
+            return
+        renditions = ", ".join(f"{r['name']} {r['width']}x{r['height']}" for r in video["renditions"])
+        print(f"READY in {elapsed:.1f}s: {renditions}", flush=True)
+        play = _fail_on_error(requests.post(f"{api}/v1/videos/{created['id']}/playback", headers=headers, timeout=30))
+        print(f"PLAY {play['hls_url']}", flush=True)
+        print(f"(signed; expires {play['expires_at']}; try: ffplay '{play['hls_url']}')", flush=True)
+
+    return _serve_until_signal(stack, extra=None if args.no_run else run_demo) if not args.exit else _demo_once(
+        stack, run_demo
+    )
+
+
+def _demo_once(stack: Any, run_demo: Any) -> int:
+    try:
+        run_demo()
+    finally:
+        stack.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vod", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stack_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
+        p.add_argument("--cdn-port", type=int, default=DEFAULT_CDN_PORT)
+        p.add_argument("--moto-port", type=int, default=0, help="embedded AWS port (0: any free port)")
+
+    local = sub.add_parser("local", help="the embedded stack")
+    local_sub = local.add_subparsers(dest="local_command", required=True)
+    up = local_sub.add_parser("up", help="run the embedded stack in the foreground")
+    stack_options(up)
+    up.set_defaults(func=cmd_local_up)
+
+    token = sub.add_parser("token", help="print a bearer token from the local issuer")
+    token.add_argument("--role", default="uploader", choices=["admin", "uploader", "viewer"])
+    token.add_argument("--sub", default="local-user")
+    token.add_argument("--ttl", type=int, default=12 * 3600)
+    token.set_defaults(func=cmd_token)
+
+    def client_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--api", help="API base URL (default: the running `vod local up`)")
+        p.add_argument("--token", help="bearer token (default: a fresh local one)")
+        p.add_argument("--sub", default="local-user", help="subject of the local token")
+
+    upload = sub.add_parser("upload", help="create a video and upload a file")
+    upload.add_argument("file")
+    upload.add_argument("--title", required=True)
+    upload.add_argument("--description", default="")
+    upload.add_argument("--wait", action="store_true", help="wait until READY/REJECTED/FAILED")
+    client_options(upload)
+    upload.set_defaults(func=cmd_upload)
+
+    status = sub.add_parser("status", help="show a video")
+    status.add_argument("id")
+    client_options(status)
+    status.set_defaults(func=cmd_status)
+
+    play = sub.add_parser("play", help="print a signed playback URL")
+    play.add_argument("id")
+    client_options(play)
+    play.set_defaults(func=cmd_play)
+
+    demo = sub.add_parser("demo", help="stack + sample clip + upload + READY + signed URL")
+    stack_options(demo)
+    demo.add_argument("--seconds", type=int, default=30)
+    demo.add_argument("--exit", action="store_true", help="stop after printing the URL (for scripts)")
+    demo.add_argument("--no-run", action="store_true", help=argparse.SUPPRESS)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

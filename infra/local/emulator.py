@@ -1,0 +1,249 @@
+"""The embedded stack: moto in server mode + our functions in-process + local API front and edge.
+
+Everything is created from ``infra.spec`` (the declarations the CDK stack reads too) and the
+state machine runs the real ASL files through moto's Step Functions interpreter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from botocore.config import Config
+
+from infra import spec
+from infra.local import lambda_runtime, provision
+from infra.local.edge import LocalEdge
+from infra.local.http_front import ApiFront
+from infra.local.keys import CloudFrontKeys, LocalIssuer, state_dir
+
+# Process-wide settings of the embedded mode (fake credentials; tracing off: no X-Ray daemon).
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": provision.REGION,
+    "AWS_REGION": provision.REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def local_function_settings(work_dir: Path) -> dict[str, str]:
+    """What a deployer would set per function; locally the media tools come from PATH."""
+    return {
+        "FFMPEG_PATH": shutil.which("ffmpeg") or "ffmpeg",
+        "FFPROBE_PATH": shutil.which("ffprobe") or "ffprobe",
+        "WORK_DIR": str(work_dir),
+    }
+
+
+def reset_function_caches() -> None:
+    """Clients and settings are cached per process; a new stack (new ports) needs fresh ones."""
+    from functions.shared import aws, settings
+    from functions.videos.dal import videos
+
+    aws.client.cache_clear()
+    settings.get_settings.cache_clear()
+    videos.reset()
+
+
+class EmbeddedStack:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        moto_port: int = 0,
+        api_port: int = 0,
+        cdn_port: int = 0,
+        directory: Path | None = None,
+        overrides: dict[str, str] | None = None,
+    ):
+        self.host = host
+        self.moto_port = moto_port or free_port(host)
+        self.api_port = api_port
+        self.cdn_port = cdn_port
+        self.directory = directory or state_dir()
+        self.overrides = overrides or {}
+        self.moto_url = f"http://{host}:{self.moto_port}"
+        self._server: Any = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.api: ApiFront | None = None
+        self.edge: LocalEdge | None = None
+        self.resources: spec.Resources | None = None
+        self.queues: dict[str, provision.LocalQueue] = {}
+        self.state_machines: dict[str, str] = {}
+        self.issuer = LocalIssuer(self.directory)
+        self.cloudfront = CloudFrontKeys(self.directory)
+
+    # -- clients for the embedded AWS ---------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name=provision.REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106
+            config=Config(retries={"max_attempts": 2}, read_timeout=900),
+        )
+
+    def start(self) -> EmbeddedStack:
+        from moto.server import ThreadedMotoServer
+
+        work_dir = self.directory / "work"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(BASE_ENV)
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_url
+        os.environ["MOTO_PORT"] = str(self.moto_port)  # where the ASL interpreter calls Lambda
+        os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = self.moto_url
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self._server.start()
+        requests.post(
+            f"{self.moto_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+        lambda_runtime.install()
+
+        s3 = self.client("s3")
+        self.edge = LocalEdge(
+            s3=s3,
+            bucket="",
+            verifier=_verifier(self.cloudfront),
+            host=self.host,
+            port=self.cdn_port,
+        )
+        res = provision.local_resources(cdn_base_url=self.edge.url, key_pair_id=self.cloudfront.key_pair_id)
+        self.resources = res
+        self.edge.bucket = res.media_bucket
+
+        settings = local_function_settings(work_dir)
+        settings.update(self.overrides)
+        per_function = {fn.name: settings for fn in spec.FUNCTIONS}
+        self._apply_process_environment(res, settings)
+        reset_function_caches()
+
+        provision.create_tables(self.client("dynamodb"), res)
+        provision.create_buckets(s3, res)
+        self.queues = provision.create_queues(self.client("sqs"))
+        provision.create_event_bus(self.client("events"), res)
+        provision.create_secret(self.client("secretsmanager"), res, self.cloudfront.private_pem)
+        provision.create_role(self.client("iam"))
+        lam = self.client("lambda")
+        provision.register_functions(lam, res, per_function)
+        for fn in spec.FUNCTIONS:
+            lambda_runtime.register(fn)
+        self.state_machines = provision.create_state_machines(self.client("stepfunctions"))
+        provision.create_event_source_mappings(lam, self.queues)
+        provision.create_notifications(s3, res, self.queues)
+
+        self.api = ApiFront(self.issuer, host=self.host, port=self.api_port)
+        self.api.start()
+        self.edge.start()
+        self._watcher = threading.Thread(target=self._watch_executions, name="sfn-events", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _apply_process_environment(self, res: spec.Resources, settings: dict[str, str]) -> None:
+        """Handlers run in this process, so their environment is this process's. Functions that
+        declare the same variable must agree on its value, or one process could not host them."""
+        merged: dict[str, str] = {}
+        for fn in spec.FUNCTIONS:
+            env = spec.function_environment(fn, res, settings)
+            env.pop("POWERTOOLS_SERVICE_NAME", None)
+            for key, value in env.items():
+                if merged.setdefault(key, value) != value:
+                    raise RuntimeError(f"functions disagree on {key}; the embedded mode cannot host both")
+        os.environ.update(merged)
+        os.environ["POWERTOOLS_SERVICE_NAME"] = "vod-local"
+
+    def _watch_executions(self) -> None:
+        """Plays EventBridge's ``aws.states`` status-change events for the safety-net rules."""
+        sfn = self.client("stepfunctions")
+        seen: set[str] = set()
+        while not self._stop.wait(0.5):
+            for rule in spec.EXECUTION_RULES:
+                arn = self.state_machines.get(rule.state_machine)
+                if not arn:
+                    continue
+                pattern = rule.pattern(arn)
+                for status in rule.statuses:
+                    try:
+                        page = sfn.list_executions(stateMachineArn=arn, statusFilter=status)
+                    except Exception:  # the server is stopping
+                        return
+                    for execution in page.get("executions", []):
+                        if execution["executionArn"] in seen:
+                            continue
+                        seen.add(execution["executionArn"])
+                        detail = sfn.describe_execution(executionArn=execution["executionArn"])
+                        event = {
+                            "version": "0",
+                            "source": "aws.states",
+                            "detail-type": "Step Functions Execution Status Change",
+                            "detail": {
+                                "executionArn": detail["executionArn"],
+                                "stateMachineArn": arn,
+                                "name": detail["name"],
+                                "status": detail["status"],
+                                "input": detail.get("input"),
+                                "error": detail.get("error"),
+                                "cause": detail.get("cause"),
+                            },
+                        }
+                        if event["detail"]["status"] in pattern["detail"]["status"]:
+                            lambda_runtime.invoke(spec.FUNCTIONS_BY_NAME[rule.target], event)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.api:
+            self.api.stop()
+        if self.edge:
+            self.edge.stop()
+        if self._watcher:
+            self._watcher.join(timeout=5)
+        if self._server:
+            self._server.stop()
+
+    def __enter__(self) -> EmbeddedStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers for tests, the CLI and the benchmark -------------------------------------------
+    def wait_for_status(self, video_id: str, statuses: set[str], timeout: float = 300) -> dict[str, Any]:
+        ddb = self.client("dynamodb")
+        assert self.resources is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            item = ddb.get_item(
+                TableName=self.resources.videos_table, Key={"video_id": {"S": video_id}}, ConsistentRead=True
+            ).get("Item")
+            if item and item["status"]["S"] in statuses:
+                return item
+            time.sleep(0.2)
+        raise TimeoutError(f"video {video_id} did not reach {statuses} in {timeout}s")
+
+
+def _verifier(keys: CloudFrontKeys) -> Any:
+    from functions.playback.signing import Verifier
+
+    return Verifier(key_pair_id=keys.key_pair_id, public_pem=keys.public_pem)

@@ -1,0 +1,301 @@
+"""The one declaration of how the platform is wired.
+
+Both the CDK stack (``infra.stack``) and the embedded emulator (``infra.local.emulator``) read
+this module: functions and their handlers, the environment each gets, buckets, queues and
+their triggers, tables (schema from the PynamoDB models), routes, state machines with their
+definition substitutions, and event rules. Nothing here imports CDK or moto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from functions.shared.keys import UPLOAD_PREFIX
+
+STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
+
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Names and ARNs of deployed things: CDK tokens in the stack, literals in the emulator."""
+
+    videos_table: str
+    upload_bucket: str
+    media_bucket: str
+    event_bus_name: str
+    state_machine_arn: str
+    cdn_base_url: str
+    cloudfront_key_pair_id: str
+    cloudfront_private_key_secret: str
+
+
+# Environment variable -> the Resources attribute that fills it.
+RESOURCE_ENV: dict[str, str] = {
+    "VIDEOS_TABLE": "videos_table",
+    "UPLOAD_BUCKET": "upload_bucket",
+    "MEDIA_BUCKET": "media_bucket",
+    "EVENT_BUS_NAME": "event_bus_name",
+    "STATE_MACHINE_ARN": "state_machine_arn",
+    "CDN_BASE_URL": "cdn_base_url",
+    "CLOUDFRONT_KEY_PAIR_ID": "cloudfront_key_pair_id",
+    "CLOUDFRONT_PRIVATE_KEY_SECRET": "cloudfront_private_key_secret",
+}
+
+# Grants a function needs, by resource. The stack turns them into IAM grants; the emulator
+# uses them only to check that the declaration is complete.
+READ, WRITE, READ_WRITE = "read", "write", "read_write"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # logical name; also the local function name
+    handler: str  # module:function, e.g. functions.videos.handlers.handle_api.handler
+    service: str  # POWERTOOLS_SERVICE_NAME
+    description: str
+    memory_mb: int = 256
+    timeout_s: int = 30
+    media: bool = False  # needs the ffmpeg/ffprobe layer
+    env: tuple[str, ...] = ()  # keys of RESOURCE_ENV this function needs
+    grants: Mapping[str, str] = field(default_factory=dict)  # resource -> READ/WRITE/READ_WRITE
+    starts_executions: bool = False
+    puts_events: bool = False
+    reads_secret: bool = False
+    ephemeral_storage_mb: int = 512
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+_BASE_ENV = ("VIDEOS_TABLE", "EVENT_BUS_NAME")
+_MEDIA_ENV = (*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET")
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="videos-api",
+        handler="functions.videos.handlers.handle_api.handler",
+        service="videos-api",
+        description="HTTP API: create videos, read them, start playback",
+        memory_mb=512,
+        timeout_s=15,
+        env=(*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET", "STATE_MACHINE_ARN", "CDN_BASE_URL",
+             "CLOUDFRONT_KEY_PAIR_ID", "CLOUDFRONT_PRIVATE_KEY_SECRET"),
+        grants={"videos_table": READ_WRITE, "upload_bucket": WRITE},
+        reads_secret=True,
+    ),
+    FunctionSpec(
+        name="ingest-starter",
+        handler="functions.videos.handlers.handle_ingest.handler",
+        service="ingest",
+        description="Marks an uploaded video UPLOADED and starts its pipeline execution (idempotent)",
+        memory_mb=256,
+        timeout_s=30,
+        env=(*_BASE_ENV, "UPLOAD_BUCKET", "STATE_MACHINE_ARN"),
+        grants={"videos_table": READ_WRITE},
+        starts_executions=True,
+    ),
+    FunctionSpec(
+        name="pipeline-probe",
+        handler="functions.pipeline.handlers.handle_probe.handler",
+        service="pipeline",
+        description="ffprobe the upload and reject what cannot be processed",
+        memory_mb=1024,
+        timeout_s=120,
+        media=True,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "upload_bucket": READ},
+    ),
+    FunctionSpec(
+        name="pipeline-transcode",
+        handler="functions.pipeline.handlers.handle_transcode.handler",
+        service="pipeline",
+        description="Encode the HLS ladder in one ffmpeg pass",
+        memory_mb=10240,
+        timeout_s=900,
+        media=True,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "upload_bucket": READ, "media_bucket": READ_WRITE},
+        ephemeral_storage_mb=10240,
+    ),
+    FunctionSpec(
+        name="pipeline-thumbnails",
+        handler="functions.pipeline.handlers.handle_thumbnails.handler",
+        service="pipeline",
+        description="Poster and storyboard (sprite sheet + WebVTT)",
+        memory_mb=2048,
+        timeout_s=300,
+        media=True,
+        env=_MEDIA_ENV,
+        grants={"upload_bucket": READ, "media_bucket": READ_WRITE},
+        ephemeral_storage_mb=2048,
+    ),
+    FunctionSpec(
+        name="pipeline-publish",
+        handler="functions.pipeline.handlers.handle_publish.handler",
+        service="pipeline",
+        description="Mark READY, record renditions, emit video.ready",
+        memory_mb=512,
+        timeout_s=30,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "media_bucket": READ},
+        puts_events=True,
+    ),
+    FunctionSpec(
+        name="pipeline-compensate",
+        handler="functions.pipeline.handlers.handle_compensate.handler",
+        service="pipeline",
+        description="Saga compensation: delete outputs, mark FAILED/REJECTED with reason, emit event",
+        memory_mb=512,
+        timeout_s=300,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        puts_events=True,
+    ),
+    FunctionSpec(
+        name="pipeline-safety-net",
+        handler="functions.pipeline.handlers.handle_execution_failed.handler",
+        service="pipeline",
+        description="Marks a video FAILED when its execution failed, timed out or was aborted",
+        memory_mb=256,
+        timeout_s=120,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        puts_events=True,
+    ),
+)
+
+FUNCTIONS_BY_NAME = {f.name: f for f in FUNCTIONS}
+
+
+def function_environment(fn: FunctionSpec, res: Resources, settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment of one function: its resources, its service name, and the deployer's settings."""
+    env = {key: getattr(res, RESOURCE_ENV[key]) for key in fn.env}
+    env.update(
+        {
+            "POWERTOOLS_SERVICE_NAME": fn.service,
+            "POWERTOOLS_METRICS_NAMESPACE": "Vod",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+    )
+    env.update(settings)
+    return env
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    consumer: str  # function name
+    batch_size: int = 10
+    visibility_timeout_s: int = 180  # >= 6x the consumer's timeout, as AWS advises
+    max_receive_count: int = 5  # then the message moves to the DLQ
+    max_batching_window_s: int = 0
+
+
+QUEUES: tuple[QueueSpec, ...] = (QueueSpec(name="ingest", consumer="ingest-starter"),)
+
+
+@dataclass(frozen=True)
+class BucketNotificationSpec:
+    bucket: str  # Resources attribute
+    prefix: str
+    queue: str  # QueueSpec.name
+
+
+BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
+    BucketNotificationSpec(bucket="upload_bucket", prefix=UPLOAD_PREFIX, queue="ingest"),
+)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str  # GET/POST/... or ANY
+    path: str  # API Gateway route path; {name} is one segment, {proxy+} is greedy
+    function: str
+    auth: bool = True
+
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("GET", "/health", "videos-api", auth=False),
+    RouteSpec("GET", "/v1/openapi.json", "videos-api", auth=False),
+    RouteSpec("ANY", "/v1/videos", "videos-api"),
+    RouteSpec("ANY", "/v1/videos/{proxy+}", "videos-api"),
+)
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    name: str
+    definition_file: str
+    # ASL placeholder -> function name whose ARN replaces it
+    function_substitutions: Mapping[str, str]
+    timeout_s: int = 3 * 3600
+
+    @property
+    def path(self) -> Path:
+        return STATEMACHINE_DIR / self.definition_file
+
+    def definition(self, function_arns: Mapping[str, str]) -> str:
+        """The ASL text with every ``${Placeholder}`` replaced: the emulator's twin of CDK's
+        ``DefinitionBody.from_file(..., definition_substitutions=...)``."""
+        text = self.path.read_text()
+        for placeholder, fn_name in self.function_substitutions.items():
+            text = text.replace("${" + placeholder + "}", function_arns[fn_name])
+        if "${" in text:
+            raise ValueError(f"{self.definition_file}: unresolved placeholder in definition")
+        return text
+
+
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (
+    StateMachineSpec(
+        name="media-pipeline",
+        definition_file="media_pipeline.asl.json",
+        function_substitutions={
+            "ProbeFunctionArn": "pipeline-probe",
+            "TranscodeFunctionArn": "pipeline-transcode",
+            "ThumbnailsFunctionArn": "pipeline-thumbnails",
+            "PublishFunctionArn": "pipeline-publish",
+            "CompensateFunctionArn": "pipeline-compensate",
+        },
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ExecutionFailedRuleSpec:
+    """EventBridge rule on Step Functions status changes of a state machine -> a function."""
+
+    name: str
+    state_machine: str
+    statuses: tuple[str, ...]
+    target: str
+
+    def pattern(self, state_machine_arn: str) -> dict[str, Any]:
+        return {
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {"status": list(self.statuses), "stateMachineArn": [state_machine_arn]},
+        }
+
+
+EXECUTION_RULES: tuple[ExecutionFailedRuleSpec, ...] = (
+    ExecutionFailedRuleSpec(
+        name="pipeline-execution-failed",
+        state_machine="media-pipeline",
+        statuses=("FAILED", "TIMED_OUT", "ABORTED"),
+        target="pipeline-safety-net",
+    ),
+)
+
+
+def table_schemas() -> dict[str, dict[str, Any]]:
+    from functions.videos.dal.tables import TABLE_MODELS, table_schema
+
+    return {name: table_schema(model) for name, model in TABLE_MODELS.items()}
