@@ -1,11 +1,11 @@
 """``vod``: run the embedded stack and talk to a running one.
 
-    vod local up                 run the embedded stack in the foreground (Ctrl-C stops it)
-    vod token --role R --sub S   print a bearer token from the local issuer
-    vod upload FILE --title T    create a video and upload FILE (--wait: until it settles)
-    vod status ID                show a video
-    vod play ID                  print a signed playback URL
-    vod demo                     the whole path: stack, sample clip, upload, READY, signed URL
+vod local up                 run the embedded stack in the foreground (Ctrl-C stops it)
+vod token --role R --sub S   print a bearer token from the local issuer
+vod upload FILE --title T    create a video and upload FILE (--wait: until it settles)
+vod status ID                show a video
+vod play ID                  print a signed playback URL
+vod demo                     the whole path: stack, sample clip, upload, READY, signed URL
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def _serve_until_signal(stack: Any, extra: Any) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    _endpoints_file().write_text(json.dumps({"api": stack.api.url, "cdn": stack.edge.url, "aws": stack.moto_url}))
+    _endpoints_file().write_text(
+        json.dumps({"api": stack.api.url, "cdn": stack.edge.url, "aws": stack.moto_url})
+    )
     print(f"API {stack.api.url}", flush=True)
     print(f"CDN {stack.edge.url}", flush=True)
     print(f"AWS {stack.moto_url}  (embedded moto; AWS_ENDPOINT_URL for the aws CLI)", flush=True)
@@ -104,7 +106,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def upload_file(api: str, headers: dict[str, str], path: Path, title: str, description: str = "") -> dict[str, Any]:
+def upload_file(
+    api: str, headers: dict[str, str], path: Path, title: str, description: str = ""
+) -> dict[str, Any]:
     created = _fail_on_error(
         requests.post(
             f"{api}/v1/videos",
@@ -133,7 +137,9 @@ def _multipart_upload(path: Path, upload: dict[str, Any]) -> None:
         for part in upload["parts"]:
             chunk = source.read(upload["part_size"])
             checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
-            resp = requests.put(part["url"], data=chunk, headers={"x-amz-checksum-sha256": checksum}, timeout=600)
+            resp = requests.put(
+                part["url"], data=chunk, headers={"x-amz-checksum-sha256": checksum}, timeout=600
+            )
             resp.raise_for_status()
             parts_xml.append(
                 f"<Part><PartNumber>{part['part_number']}</PartNumber><ETag>{escape(resp.headers['ETag'])}</ETag>"
@@ -143,7 +149,9 @@ def _multipart_upload(path: Path, upload: dict[str, Any]) -> None:
     requests.post(upload["complete_url"], data=body, timeout=60).raise_for_status()
 
 
-def wait_until_settled(api: str, headers: dict[str, str], video_id: str, timeout: float = 1800) -> dict[str, Any]:
+def wait_until_settled(
+    api: str, headers: dict[str, str], video_id: str, timeout: float = 1800
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -184,7 +192,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     api = _api_url(args)
-    video = _fail_on_error(requests.get(f"{api}/v1/videos/{args.id}", headers=_headers(args, "admin"), timeout=30))
+    video = _fail_on_error(
+        requests.get(f"{api}/v1/videos/{args.id}", headers=_headers(args, "admin"), timeout=30)
+    )
     print(json.dumps(video, indent=2))
     return 0
 
@@ -192,7 +202,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     api = _api_url(args)
     body = _fail_on_error(
-        requests.post(f"{api}/v1/videos/{args.id}/playback", headers=_headers(args, "admin"), json={}, timeout=30)
+        requests.post(
+            f"{api}/v1/videos/{args.id}/playback", headers=_headers(args, "admin"), json={}, timeout=30
+        )
     )
     print(body["hls_url"])
     print(f"expires {body['expires_at']}", file=sys.stderr)
@@ -227,7 +239,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         headers = {"Authorization": f"Bearer {stack.issuer.issue(sub='demo-user', roles=['uploader'])}"}
         with tempfile.TemporaryDirectory() as tmp:
             clip = make_sample_clip(Path(tmp) / "sample.mp4", seconds=args.seconds)
-            print(f"generated {clip.name}: {args.seconds}s 1280x720 test pattern with a 440 Hz tone", flush=True)
+            print(
+                f"generated {clip.name}: {args.seconds}s 1280x720 test pattern with a 440 Hz tone", flush=True
+            )
             started = time.monotonic()
             created = upload_file(api, headers, clip, "Demo clip", "ffmpeg testsrc2 + sine")
         print(f"uploaded as {created['id']}", flush=True)
@@ -238,12 +252,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return
         renditions = ", ".join(f"{r['name']} {r['width']}x{r['height']}" for r in video["renditions"])
         print(f"READY in {elapsed:.1f}s: {renditions}", flush=True)
-        play = _fail_on_error(requests.post(f"{api}/v1/videos/{created['id']}/playback", headers=headers, timeout=30))
+        play = _fail_on_error(
+            requests.post(f"{api}/v1/videos/{created['id']}/playback", headers=headers, timeout=30)
+        )
         print(f"PLAY {play['hls_url']}", flush=True)
         print(f"(signed; expires {play['expires_at']}; try: ffplay '{play['hls_url']}')", flush=True)
 
-    return _serve_until_signal(stack, extra=None if args.no_run else run_demo) if not args.exit else _demo_once(
-        stack, run_demo
+    return (
+        _serve_until_signal(stack, extra=None if args.no_run else run_demo)
+        if not args.exit
+        else _demo_once(stack, run_demo)
     )
 
 
@@ -256,7 +274,9 @@ def _demo_once(stack: Any, run_demo: Any) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vod", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="vod", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stack_options(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,6 @@ from functions.shared.keys import UPLOAD_PREFIX
 STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
 
 
-
 @dataclass(frozen=True)
 class Resources:
     """Names and ARNs of deployed things: CDK tokens in the stack, literals in the emulator."""
@@ -86,8 +85,15 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="HTTP API: create videos, read them, start playback",
         memory_mb=512,
         timeout_s=15,
-        env=(*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET", "STATE_MACHINE_ARN", "CDN_BASE_URL",
-             "CLOUDFRONT_KEY_PAIR_ID", "CLOUDFRONT_PRIVATE_KEY_SECRET"),
+        env=(
+            *_BASE_ENV,
+            "UPLOAD_BUCKET",
+            "MEDIA_BUCKET",
+            "STATE_MACHINE_ARN",
+            "CDN_BASE_URL",
+            "CLOUDFRONT_KEY_PAIR_ID",
+            "CLOUDFRONT_PRIVATE_KEY_SECRET",
+        ),
         grants={"videos_table": READ_WRITE, "upload_bucket": WRITE},
         reads_secret=True,
     ),

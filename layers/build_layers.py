@@ -308,11 +308,11 @@ def open_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
                 raise BuildError(f"{member!r} not found in {archive}") from None
             if not tinfo.isfile():  # refuses links and devices
                 raise BuildError(f"{member!r} in {archive} is not a regular file")
-            fh = tf.extractfile(tinfo)
-            if fh is None:
+            tfh = tf.extractfile(tinfo)
+            if tfh is None:
                 raise BuildError(f"cannot read {member!r} from {archive}")
-            with fh:
-                yield fh
+            with tfh:
+                yield tfh
     else:
         raise BuildError(f"unsupported archive type: {archive}")
 
@@ -453,7 +453,10 @@ def npm_pack(package: str, version: str, dest_dir: Path) -> Path:
         raise BuildError("npm is not on PATH; it is needed to fetch ffprobe (install Node.js)")
     dest_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".npm-", dir=dest_dir) as tmp:
-        run([npm, "pack", f"{package}@{version}", "--pack-destination", tmp, "--ignore-scripts", "--json"], cwd=Path(tmp))
+        run(
+            [npm, "pack", f"{package}@{version}", "--pack-destination", tmp, "--ignore-scripts", "--json"],
+            cwd=Path(tmp),
+        )
         tarballs = sorted(Path(tmp).glob("*.tgz"))
         if len(tarballs) != 1:
             raise BuildError(f"npm pack of {package}@{version} gave {[t.name for t in tarballs]}")
@@ -582,53 +585,61 @@ def host_arch() -> str | None:
         return None
 
 
-def check_media_layer(layer_dir: Path, arch: str, *, lock_path: Path = LOCK_PATH) -> list[str]:
+def check_media_layer(
+    layer_dir: Path, arch: str, *, tools: Sequence[str] = TOOLS, lock_path: Path = LOCK_PATH
+) -> list[str]:
     """Check a built media layer; return what was checked. Raises :class:`BuildError` on failure.
 
-    Always: checksums and ELF architecture. When ``arch`` is the host's: ``-version`` of both,
-    ffmpeg has the libx264 and aac encoders, and ffprobe reads an H.264/AAC file ffmpeg made.
+    Always: checksums, mode 755 and ELF architecture. When ``arch`` is the host's, also runs the
+    binaries: ``-version``; ffmpeg has the libx264 and aac encoders; and (both tools present)
+    ffprobe reads back the H.264/AAC clip ffmpeg makes.
     """
     arch = normalize_arch(arch)
     entries = load_lock(lock_path)[arch]
     done: list[str] = []
-    bins = {tool: Path(layer_dir) / "bin" / tool for tool in TOOLS}
+    bins = {tool: Path(layer_dir) / "bin" / tool for tool in tools}
     for tool, path in bins.items():
         if not is_up_to_date(path, entries[tool]):
             raise BuildError(f"{path} is missing, not mode 755 or does not match the lock")
         with path.open("rb") as fh:
             check_elf_arch(fh.read(64), arch, str(path))
-        done.append(f"{tool}: sha256 {entries[tool].binary_sha256[:12]}..., ELF {arch}")
+        done.append(f"{tool}: sha256 {entries[tool].binary_sha256[:12]}..., mode 755, ELF {arch}")
     if host_arch() != arch:
         done.append(f"not executed: host is {platform.machine()}, layer is {arch}")
         return done
     for tool, path in bins.items():
         first = run([str(path), "-hide_banner", "-version"]).splitlines()[0]
         done.append(f"{tool} -version: {first}")
-    encoders = run([str(bins["ffmpeg"]), "-hide_banner", "-encoders"])
-    for name in ("libx264", "aac"):
-        if not re.search(rf"^\s*\S+\s+{name}\s", encoders, re.MULTILINE):
-            raise BuildError(f"ffmpeg has no {name} encoder")
-    done.append("ffmpeg encoders: libx264, aac")
+    if "ffmpeg" in bins:
+        encoders = run([str(bins["ffmpeg"]), "-hide_banner", "-encoders"])
+        for name in ("libx264", "aac"):
+            if not re.search(rf"^\s*\S+\s+{name}\s", encoders, re.MULTILINE):
+                raise BuildError(f"ffmpeg has no {name} encoder")
+        done.append("ffmpeg encoders: libx264, aac")
+    if set(bins) == set(TOOLS):
+        done.append(_check_round_trip(bins["ffmpeg"], bins["ffprobe"]))
+    return done
+
+
+def _check_round_trip(ffmpeg: Path, ffprobe: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="media-check-") as tmp:
         clip = Path(tmp) / "check.mp4"
         run([
-            str(bins["ffmpeg"]), "-nostdin", "-hide_banner", "-loglevel", "error",
+            str(ffmpeg), "-nostdin", "-hide_banner", "-loglevel", "error",
             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
             "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip),
         ])  # fmt: skip
-        probe = json.loads(
-            run([
-                str(bins["ffprobe"]), "-v", "error", "-show_entries",
-                "stream=codec_type,codec_name:format=duration", "-of", "json", str(clip),
-            ])  # fmt: skip
-        )
-        codecs = {s["codec_type"]: s["codec_name"] for s in probe.get("streams", [])}
-        if codecs != {"video": "h264", "audio": "aac"}:
-            raise BuildError(f"ffprobe saw streams {codecs} in the clip ffmpeg made")
-        duration = float(probe["format"]["duration"])
-        done.append(f"ffprobe of an ffmpeg-made clip: {codecs}, {duration:.2f} s")
-    return done
+        out = run([
+            str(ffprobe), "-v", "error", "-show_entries",
+            "stream=codec_type,codec_name:format=duration", "-of", "json", str(clip),
+        ])  # fmt: skip
+    probe = json.loads(out)
+    codecs = {s["codec_type"]: s["codec_name"] for s in probe.get("streams", [])}
+    if codecs != {"video": "h264", "audio": "aac"}:
+        raise BuildError(f"ffprobe saw streams {codecs} in the clip ffmpeg made")
+    duration = float(probe["format"]["duration"])
+    return f"ffprobe reads the clip ffmpeg made: {codecs}, {duration:.2f} s"
 
 
 def _lock_entry_from_archive(
@@ -844,6 +855,7 @@ def build_deps_layer(
             *(["--require-hashes"] if with_hashes else []), "-r", str(req_file),
         ])  # fmt: skip
     removed = strip_tree(target)
+    log.debug("stripped: %s", ", ".join(str(r.relative_to(target)) for r in removed))
     log.info("deps layer %s: %d packages, stripped %d paths", arch, len(pins), len(removed))
     return out_dir
 
@@ -891,10 +903,11 @@ def _out_dir(out: Path | None, arch: str, arches: list[str], default_root: Path)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and the summary")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only print warnings and the summary")
     sub = parser.add_subparsers(dest="layer", required=True)
 
-    media = sub.add_parser("media", help="ffmpeg + ffprobe layer")
+    media = sub.add_parser("media", parents=[common], help="ffmpeg + ffprobe layer")
     media.add_argument("--arch", default="all", help="x86_64, arm64 or all (default: all)")
     media.add_argument("--out", type=Path, help="layer root (with --arch all: DIR/<arch>)")
     media.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="subset of binaries")
@@ -905,7 +918,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     media.add_argument("--lock", type=Path, default=LOCK_PATH, help=argparse.SUPPRESS)
     media.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help=argparse.SUPPRESS)
 
-    deps = sub.add_parser("deps", help="Python dependencies layer")
+    deps = sub.add_parser("deps", parents=[common], help="Python dependencies layer")
     deps.add_argument("--arch", default="all", help="x86_64, arm64 or all (default: all)")
     deps.add_argument("--out", type=Path, help="layer root (with --arch all: DIR/<arch>)")
     deps.add_argument("--requirements", nargs="+", default=[], metavar="REQ", help="requirement specifiers")
@@ -929,9 +942,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             for arch in arches:
                 out_dir = _out_dir(args.out, arch, arches, MEDIA_DIST_DIR)
-                build_media_layer(arch, out_dir, tools=args.tools, lock_path=args.lock, cache_dir=args.cache_dir)
+                build_media_layer(
+                    arch, out_dir, tools=args.tools, lock_path=args.lock, cache_dir=args.cache_dir
+                )
                 if args.check:
-                    for line in check_media_layer(out_dir, arch, lock_path=args.lock):
+                    for line in check_media_layer(out_dir, arch, tools=args.tools, lock_path=args.lock):
                         print(f"check {arch}: {line}")
                 print(_describe("media", arch, out_dir))
         else:

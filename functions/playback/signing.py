@@ -76,7 +76,9 @@ class Verifier:
         if signed["Key-Pair-Id"] != self.key_pair_id:
             raise SignatureRejected("unknown key pair")
         other = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SIGNED_PARAMS]
-        request_url = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{urlencode(other)}" if other else "")
+        request_url = f"{parts.scheme}://{parts.netloc}{parts.path}" + (
+            f"?{urlencode(other)}" if other else ""
+        )
         if "Policy" in signed:
             try:
                 policy_bytes = _cf_b64decode(signed["Policy"])

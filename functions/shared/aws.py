@@ -10,10 +10,14 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+# Presigned S3 URLs must be SigV4 (SigV2 is refused in newer regions and by KMS-encrypted objects).
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 @cache
 def client(service: str) -> Any:
     from functions.shared.settings import get_settings
 
-    return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_CONFIG)
+    return boto3.session.Session().client(
+        service, region_name=get_settings().aws_region, config=_SERVICE_CONFIG.get(service, _CONFIG)
+    )

@@ -41,7 +41,9 @@ def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResol
         # A body that is not JSON at all is a 400; a JSON body that breaks the schema is a 422.
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return error_response(422, "validation_failed", "the request is not valid", _validation_details(errors))
+        return error_response(
+            422, "validation_failed", "the request is not valid", _validation_details(errors)
+        )
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     # Uploads
     upload_url_ttl_seconds: int = Field(default=3600, alias="UPLOAD_URL_TTL_SECONDS", ge=60, le=7 * 86400)
     multipart_threshold_bytes: int = Field(default=100 * 1024 * 1024, alias="MULTIPART_THRESHOLD_BYTES")
-    multipart_part_bytes: int = Field(default=64 * 1024 * 1024, alias="MULTIPART_PART_BYTES", ge=5 * 1024 * 1024)
+    multipart_part_bytes: int = Field(
+        default=64 * 1024 * 1024, alias="MULTIPART_PART_BYTES", ge=5 * 1024 * 1024
+    )
     max_upload_bytes: int = Field(default=20 * 1024**3, alias="MAX_UPLOAD_BYTES")
 
     # Media limits
@@ -37,12 +39,14 @@ class Settings(BaseSettings):
     ffmpeg_path: str = Field(default="ffmpeg", alias="FFMPEG_PATH")
     ffprobe_path: str = Field(default="ffprobe", alias="FFPROBE_PATH")
     x264_preset: str = Field(default="veryfast", alias="X264_PRESET")
-    work_dir: str = Field(default="/tmp", alias="WORK_DIR")  # noqa: S108 - Lambda's only writable disk
+    work_dir: str = Field(default="/tmp", alias="WORK_DIR")
 
     # Playback (CloudFront signed URLs)
     cdn_base_url: str = Field(default="http://127.0.0.1:8787", alias="CDN_BASE_URL")
     cloudfront_key_pair_id: str = Field(default="", alias="CLOUDFRONT_KEY_PAIR_ID")
-    cloudfront_private_key_secret: str = Field(default="vod/cloudfront-private-key", alias="CLOUDFRONT_PRIVATE_KEY_SECRET")
+    cloudfront_private_key_secret: str = Field(
+        default="vod/cloudfront-private-key", alias="CLOUDFRONT_PRIVATE_KEY_SECRET"
+    )
     playback_ttl_seconds: int = Field(default=3600, alias="PLAYBACK_TTL_SECONDS", ge=60, le=86400)
     playback_bind_ip: bool = Field(default=False, alias="PLAYBACK_BIND_IP")
 

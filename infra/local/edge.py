@@ -69,7 +69,9 @@ class LocalEdge:
                 self.send_header("access-control-allow-origin", "*")
                 self.send_header("access-control-allow-methods", "GET, HEAD, OPTIONS")
                 self.send_header("access-control-allow-headers", "range")
-                self.send_header("access-control-expose-headers", "content-length, content-range, accept-ranges")
+                self.send_header(
+                    "access-control-expose-headers", "content-length, content-range, accept-ranges"
+                )
 
             def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)

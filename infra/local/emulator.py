@@ -28,7 +28,7 @@ from infra.local.keys import CloudFrontKeys, LocalIssuer, state_dir
 # Process-wide settings of the embedded mode (fake credentials; tracing off: no X-Ray daemon).
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": provision.REGION,
     "AWS_REGION": provision.REGION,
@@ -55,9 +55,12 @@ def local_function_settings(work_dir: Path) -> dict[str, str]:
 
 def reset_function_caches() -> None:
     """Clients and settings are cached per process; a new stack (new ports) needs fresh ones."""
+    from aws_lambda_powertools.utilities.parameters import base as parameters_base
+
     from functions.shared import aws, settings
     from functions.videos.dal import videos
 
+    parameters_base.DEFAULT_PROVIDERS.clear()  # cached secret values and clients
     aws.client.cache_clear()
     settings.get_settings.cache_clear()
     videos.reset()

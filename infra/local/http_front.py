@@ -45,11 +45,11 @@ def compile_route(route: spec.RouteSpec) -> CompiledRoute:
     for segment in route.path.strip("/").split("/"):
         if segment.endswith("+}"):
             names.append(segment[1:-2])
-            regex += "/(?P<%s>.+)" % segment[1:-2]
+            regex += f"/(?P<{segment[1:-2]}>.+)"
             greedy = 1
         elif segment.startswith("{"):
             names.append(segment[1:-1])
-            regex += "/(?P<%s>[^/]+)" % segment[1:-1]
+            regex += f"/(?P<{segment[1:-1]}>[^/]+)"
         else:
             regex += "/" + re.escape(segment)
             literal_segments += 1

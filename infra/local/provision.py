@@ -24,7 +24,7 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         state_machine_arn=state_machine_arn("media-pipeline"),
         cdn_base_url=cdn_base_url,
         cloudfront_key_pair_id=key_pair_id,
-        cloudfront_private_key_secret="vod/cloudfront-private-key",
+        cloudfront_private_key_secret="vod/cloudfront-private-key",  # noqa: S106 - a secret name
     )
 
 
@@ -56,7 +56,9 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
             if index["range_key"]:
                 idx_keys.append({"AttributeName": index["range_key"][0], "KeyType": "RANGE"})
                 attrs[index["range_key"][0]] = index["range_key"][1]
-            gsis.append({"IndexName": index["name"], "KeySchema": idx_keys, "Projection": {"ProjectionType": "ALL"}})
+            gsis.append(
+                {"IndexName": index["name"], "KeySchema": idx_keys, "Projection": {"ProjectionType": "ALL"}}
+            )
         kwargs: dict[str, Any] = {
             "TableName": names[key],
             "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()],
@@ -84,12 +86,16 @@ def create_queues(sqs: Any) -> dict[str, LocalQueue]:
     queues = {}
     for q in spec.QUEUES:
         dlq_url = sqs.create_queue(QueueName=f"vod-{q.name}-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         url = sqs.create_queue(
             QueueName=f"vod-{q.name}",
             Attributes={
                 "VisibilityTimeout": str(q.visibility_timeout_s),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}
+                ),
             },
         )["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -125,8 +131,11 @@ def create_role(iam: Any) -> None:
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-             "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
     iam.create_role(RoleName=LOCAL_ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))

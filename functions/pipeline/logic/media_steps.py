@@ -62,7 +62,11 @@ def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> di
     )
     source = storage.presigned_get(bucket, key) if size else ""
     result = probe(
-        source, ffprobe=settings.ffprobe_path, size_bytes=size, limits=limits, timeout=time_budget(remaining_ms)
+        source,
+        ffprobe=settings.ffprobe_path,
+        size_bytes=size,
+        limits=limits,
+        timeout=time_budget(remaining_ms),
     )
     if result.video is None:  # probe rejects these; keep the invariant explicit for the type checker
         raise MediaRejected("no_video_stream", "the file has no video stream")
@@ -154,7 +158,9 @@ def thumbnails_step(
     budget = time_budget(remaining_ms)
     prefix = keys.thumbnails_prefix(video_id)
     with work_dir(video_id) as out:
-        make_poster(source, out / "poster.jpg", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget)
+        make_poster(
+            source, out / "poster.jpg", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget
+        )
         board = make_storyboard(
             source, out / "storyboard", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget
         )

@@ -457,6 +457,8 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _clock(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +24,12 @@ def _seconds_since(iso_ts: str | None) -> float | None:
     return (datetime.now(UTC) - then).total_seconds()
 
 
-def publish(*, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, Any], probe: dict[str, Any]) -> dict:
+def publish(
+    *, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, Any], probe: dict[str, Any]
+) -> dict:
     renditions = [
-        {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")} for r in transcode["renditions"]
+        {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")}
+        for r in transcode["renditions"]
     ]
     try:
         item = dal.transition(
@@ -48,7 +52,9 @@ def publish(*, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, A
     duration = float(probe.get("duration") or 0)
     if duration > 0:
         metrics.add_metric(
-            name="TranscodeSecondsPerOutputMinute", unit="Seconds", value=transcode["encode_seconds"] / (duration / 60)
+            name="TranscodeSecondsPerOutputMinute",
+            unit="Seconds",
+            value=transcode["encode_seconds"] / (duration / 60),
         )
     upload_to_ready = _seconds_since(current.uploaded_at)
     if upload_to_ready is not None:
@@ -80,7 +86,8 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
         return {"status": VideoStatus.READY.value, "reason": None, "deleted": 0}
     deleted = storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
     if current is not None and current.status not in {s.value for s in TERMINAL}:
-        try:
+        # A repeat of this step, or the safety net, may have recorded the outcome first.
+        with contextlib.suppress(Conflict):
             dal.transition(
                 video_id,
                 status,
@@ -88,16 +95,18 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
                 message=message[:1000] or f"{failed_step} failed",
                 progress=None,
             )
-        except Conflict:
-            pass  # someone (a repeat of this step, the safety net) recorded it first
     current = dal.find(video_id)
     final = current.status if current is not None else status.value
     if final in (VideoStatus.REJECTED.value, VideoStatus.FAILED.value):
         metrics.add_metric(name="VideosRejected" if rejected else "VideosFailed", unit="Count", value=1)
         put_event(
             f"video.{final.lower()}",
-            {"video_id": video_id, "reason": current.reason if current else reason, "step": failed_step,
-             "execution": execution},
+            {
+                "video_id": video_id,
+                "reason": current.reason if current else reason,
+                "step": failed_step,
+                "execution": execution,
+            },
         )
     logger.info("compensated", extra={"status": final, "reason": reason, "deleted": deleted})
     return {"status": final, "reason": reason, "deleted": deleted}
@@ -120,7 +129,9 @@ def execution_failed(detail: dict[str, Any]) -> dict:
     reason = f"execution_{str(detail.get('status', 'failed')).lower()}"
     try:
         dal.transition(
-            video_id, VideoStatus.FAILED, reason=reason,
+            video_id,
+            VideoStatus.FAILED,
+            reason=reason,
             message=f"the pipeline execution ended {detail.get('status')} without recording an outcome",
             progress=None,
         )

@@ -43,7 +43,9 @@ def object_size(bucket: str, key: str) -> int:
 def presigned_get(bucket: str, key: str, expires: int = 3600) -> str:
     """ffmpeg and ffprobe stream the source over HTTPS: no copy to local disk first."""
     return str(
-        client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+        )
     )
 
 
@@ -53,7 +55,9 @@ def upload_directory(local_dir: Path, bucket: str, prefix: str, *, workers: int 
 
     def put(path: Path) -> str:
         key = prefix + path.relative_to(local_dir).as_posix()
-        ctype = CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        ctype = (
+            CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
         with path.open("rb") as body:
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=ctype)
         return key

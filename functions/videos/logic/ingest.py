@@ -48,7 +48,9 @@ def start_execution(*, video_id: str, bucket: str, key: str, upload_version: str
         "attempt": attempt,
     }
     try:
-        sfn.start_execution(stateMachineArn=get_settings().state_machine_arn, name=name, input=json.dumps(payload))
+        sfn.start_execution(
+            stateMachineArn=get_settings().state_machine_arn, name=name, input=json.dumps(payload)
+        )
         logger.info("execution started", extra={"execution_name": name})
     except sfn.exceptions.ExecutionAlreadyExists:
         logger.info("execution already exists", extra={"execution_name": name})
@@ -93,5 +95,7 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
         # have crashed between the write and the start), then stop.
         attempt = int(current.attempt or 1)
         action = "duplicate"
-    name = start_execution(video_id=video_id, bucket=bucket, key=key, upload_version=sequencer, attempt=attempt)
+    name = start_execution(
+        video_id=video_id, bucket=bucket, key=key, upload_version=sequencer, attempt=attempt
+    )
     return IngestOutcome(video_id, action, name)

@@ -17,7 +17,9 @@ from functions.videos.models import PlaybackRequest, PlaybackResponse, VideoStat
 SECRET_CACHE_SECONDS = 300
 
 
-def create_playback(principal: Principal, video_id: str, request: PlaybackRequest, source_ip: str) -> PlaybackResponse:
+def create_playback(
+    principal: Principal, video_id: str, request: PlaybackRequest, source_ip: str
+) -> PlaybackResponse:
     item = load_visible(principal, video_id)
     if item.status != VideoStatus.READY:
         raise Conflict(f"video {video_id} is {item.status}, not READY", code="video_not_ready")

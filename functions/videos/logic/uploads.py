@@ -14,7 +14,9 @@ S3_MAX_PARTS = 10_000
 
 
 def _expiry(settings: Settings) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=settings.upload_url_ttl_seconds)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) + timedelta(seconds=settings.upload_url_ttl_seconds)).isoformat(
+        timespec="seconds"
+    )
 
 
 def upload_target(*, key: str, size_bytes: int | None, content_type: str, settings: Settings) -> UploadTarget:
@@ -31,7 +33,9 @@ def upload_target(*, key: str, size_bytes: int | None, content_type: str, settin
             Params={"Bucket": settings.upload_bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=ttl,
         )
-        return UploadTarget(method="PUT", url=url, headers={"Content-Type": content_type}, expires_at=_expiry(settings))
+        return UploadTarget(
+            method="PUT", url=url, headers={"Content-Type": content_type}, expires_at=_expiry(settings)
+        )
 
     part_size = max(settings.multipart_part_bytes, math.ceil(size_bytes / S3_MAX_PARTS))
     part_count = math.ceil(size_bytes / part_size)

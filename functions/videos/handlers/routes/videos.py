@@ -3,7 +3,6 @@
 # No "from __future__ import annotations" here: Powertools reads the route signatures at runtime
 # (through the tracer wrapper), and string annotations would not resolve there.
 
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -74,7 +73,10 @@ def get_video(video_id: VideoId) -> VideoView:
     "/v1/videos/<video_id>/playback",
     summary="Get a signed HLS URL for a READY video",
     responses={
-        200: {"description": "Signed master playlist URL", "content": {"application/json": {"model": PlaybackResponse}}},
+        200: {
+            "description": "Signed master playlist URL",
+            "content": {"application/json": {"model": PlaybackResponse}},
+        },
         403: {"description": "Unpublished and not yours"},
         404: {"description": "No such video"},
         409: {"description": "Not READY"},
@@ -82,7 +84,9 @@ def get_video(video_id: VideoId) -> VideoView:
     tags=["playback"],
 )
 @tracer.capture_method
-def create_playback(video_id: VideoId, request: Annotated[PlaybackRequest | None, Body()] = None) -> PlaybackResponse:
+def create_playback(
+    video_id: VideoId, request: Annotated[PlaybackRequest | None, Body()] = None
+) -> PlaybackResponse:
     event = router.current_event
     principal = principal_from_event(event.raw_event)
     logger.append_keys(video_id=video_id)

@@ -1,0 +1,69 @@
+# Two commands do all the set-up on a fresh Debian machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-deps demo test lint format synth bench layers clean
+
+help:
+	@echo "make demo   - embedded stack, a sample video through the whole pipeline, a signed URL"
+	@echo "make test   - lint, type-check and the full test suite"
+	@echo "make synth  - CloudFormation template into cdk.out (fails on unsuppressed cdk-nag findings)"
+	@echo "make bench  - benchmarks, JSON results in bench/results/"
+	@echo "make lint   - ruff + mypy only"
+	@echo "make layers - build the ffmpeg/ffprobe Lambda layer (x86_64 and arm64)"
+
+# System packages: ffmpeg (media), python3-venv, Node.js (the CDK's jsii runtime needs it).
+system-deps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: system-deps $(STAMP)
+
+demo: setup
+	$(BIN)/vod demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+synth: setup
+	$(BIN)/python -m infra.app
+
+layers: setup
+	$(BIN)/python layers/build_layers.py media --arch all
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf cdk.out build .vod .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,136 @@
+"""One Lambda function per ``spec.FunctionSpec``, each with its own role, log group and layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import bundling, spec
+from infra.constructs.nag import suppress, suppression
+from infra.constructs.naming import construct_id
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
+
+# Where the media layer puts its tools (layers are mounted under /opt).
+MEDIA_LAYER_SETTINGS = {"FFMPEG_PATH": "/opt/bin/ffmpeg", "FFPROBE_PATH": "/opt/bin/ffprobe"}
+
+
+class FunctionsConstruct(Construct):
+    """Exposes ``by_name`` (spec name -> Function) and ``specs``.
+
+    Roles start with nothing but their own log group and X-Ray; the stack adds the grants
+    from the spec once the resources exist, and :meth:`set_environment` fills the
+    environment once every resource (the state machine included) has its token.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        specs: Sequence[spec.FunctionSpec],
+        architecture: str,
+        requirements: Sequence[str],
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
+        lambda_architecture = ARCHITECTURES[architecture]
+
+        self.deps_layer = lambda_.LayerVersion(
+            self,
+            "DepsLayer",
+            code=bundling.layer_code("deps", architecture=architecture, requirements=requirements),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_architecture],
+            description="Runtime dependencies of the functions (pyproject [project].dependencies, minus boto3)",
+        )
+        self.media_layer: lambda_.LayerVersion | None = None
+        if any(fn.media for fn in specs):
+            self.media_layer = lambda_.LayerVersion(
+                self,
+                "MediaLayer",
+                code=bundling.layer_code("media", architecture=architecture),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[lambda_architecture],
+                description="Static ffmpeg and ffprobe in /opt/bin",
+            )
+
+        code = bundling.function_code()
+        self.specs: dict[str, spec.FunctionSpec] = {fn.name: fn for fn in specs}
+        self.by_name: dict[str, lambda_.Function] = {
+            fn.name: self._function(fn, code, lambda_architecture, log_retention) for fn in specs
+        }
+
+    def _function(
+        self,
+        fn: spec.FunctionSpec,
+        code: lambda_.Code,
+        architecture: lambda_.Architecture,
+        log_retention: logs.RetentionDays,
+    ) -> lambda_.Function:
+        cid = construct_id(fn.name)
+        log_group = logs.LogGroup(
+            self, f"{cid}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        # A role of our own instead of the default one: the default attaches the managed
+        # AWSLambdaBasicExecutionRole (logs:* on every log group); this one writes to its own.
+        role = iam.Role(
+            self,
+            f"{cid}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{fn.name}: {fn.description}"[:1000],
+        )
+        log_group.grant_write(role)
+        layers: list[lambda_.ILayerVersion] = [self.deps_layer]
+        if fn.media:
+            assert self.media_layer is not None
+            layers.append(self.media_layer)
+        function = lambda_.Function(
+            self,
+            cid,
+            runtime=RUNTIME,
+            architecture=architecture,
+            handler=fn.handler,
+            code=code,
+            description=fn.description,
+            memory_size=fn.memory_mb,
+            timeout=Duration.seconds(fn.timeout_s),
+            ephemeral_storage_size=Size.mebibytes(fn.ephemeral_storage_mb),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            layers=layers,
+        )
+        suppress(
+            function,
+            suppression(
+                "L1",
+                "Pinned to Python 3.12: the deps layer is built for cp312 wheels (pydantic-core) and the "
+                "layer build image is build-python3.12; runtime, image and layer move together.",
+            ),
+        )
+        suppress(
+            role,
+            suppression(
+                "IAM5",
+                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+                "resource-level permissions, so their resource is '*'.",
+                applies_to=["Resource::*"],
+            ),
+        )
+        return function
+
+    def set_environment(self, resources: spec.Resources, settings: Mapping[str, str]) -> None:
+        """Each function's environment, exactly as ``spec.function_environment`` declares it."""
+        for name, fn in self.specs.items():
+            fn_settings = {**settings, **(MEDIA_LAYER_SETTINGS if fn.media else {})}
+            for key, value in spec.function_environment(fn, resources, fn_settings).items():
+                self.by_name[name].add_environment(key, value)

@@ -1,0 +1,154 @@
+"""The media pipeline Saga: state machines loaded from their ASL files, and the safety-net rules
+that catch executions which ended badly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import spec
+from infra.constructs.ingest_construct import dlq_alarm, encrypted_queue
+from infra.constructs.nag import arn_finding, suppress, suppression
+from infra.constructs.naming import construct_id
+
+# EventBridge pattern keys (as in the JSON) -> events.EventPattern arguments.
+_PATTERN_FIELDS = {
+    "version": "version",
+    "id": "id",
+    "detail-type": "detail_type",
+    "source": "source",
+    "account": "account",
+    "time": "time",
+    "region": "region",
+    "resources": "resources",
+    "detail": "detail",
+}
+
+
+def event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
+    unknown = set(pattern) - set(_PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"unsupported event pattern fields: {sorted(unknown)}")
+    return events.EventPattern(**{_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+class PipelineConstruct(Construct):
+    """Exposes ``state_machines`` and ``rules`` (by spec name), ``dead_letter_queues`` and ``alarms``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        state_machine_specs: Sequence[spec.StateMachineSpec],
+        rule_specs: Sequence[spec.ExecutionFailedRuleSpec],
+        functions: Mapping[str, lambda_.IFunction],
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        self.rules: dict[str, events.Rule] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        for machine in state_machine_specs:
+            self.state_machines[machine.name] = self._state_machine(machine, functions, log_retention)
+        for rule in rule_specs:
+            self.rules[rule.name] = self._rule(rule, functions)
+
+    def _state_machine(
+        self,
+        machine: spec.StateMachineSpec,
+        functions: Mapping[str, lambda_.IFunction],
+        log_retention: logs.RetentionDays,
+    ) -> sfn.StateMachine:
+        cid = construct_id(machine.name)
+        invoked = {placeholder: functions[name] for placeholder, name in machine.function_substitutions.items()}
+        # Vended-logs prefix: keeps CloudWatch Logs' resource policy from growing per log group.
+        log_group = logs.LogGroup(
+            self,
+            f"{cid}Logs",
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-{machine.name}",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        state_machine = sfn.StateMachine(
+            self,
+            cid,
+            definition_body=sfn.DefinitionBody.from_file(str(machine.path)),
+            definition_substitutions={placeholder: fn.function_arn for placeholder, fn in invoked.items()},
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+            timeout=Duration.seconds(machine.timeout_s),
+        )
+        unique_functions = list({id(fn): fn for fn in invoked.values()}.values())
+        for fn in unique_functions:
+            fn.grant_invoke(state_machine)
+        suppress(
+            state_machine.role,
+            suppression(
+                "IAM5",
+                "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing "
+                "support no resource-level permissions, so their resource is '*'.",
+                applies_to=["Resource::*"],
+            ),
+            suppression(
+                "IAM5",
+                "grant_invoke adds '<function ARN>:*' so that versions and aliases of the same pipeline "
+                "functions can be invoked; no other function matches.",
+                applies_to=[arn_finding(fn, ":*") for fn in unique_functions],
+            ),
+        )
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                f"{cid}FailedAlarm",
+                alarm_description=f"{machine.name}: executions failed (the Saga could not compensate cleanly)",
+                metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        return state_machine
+
+    def _rule(self, rule: spec.ExecutionFailedRuleSpec, functions: Mapping[str, lambda_.IFunction]) -> events.Rule:
+        cid = construct_id(rule.name)
+        state_machine = self.state_machines[rule.state_machine]
+        dead_letter_queue = encrypted_queue(self, f"{cid}DeadLetterQueue", retention_period=Duration.days(14))
+        suppress(
+            dead_letter_queue,
+            suppression(
+                "SQS3",
+                "This queue is itself a dead-letter queue: the EventBridge target's DLQ for events the "
+                "safety-net function could not take; cdk-nag only recognises SQS redrive DLQs.",
+            ),
+        )
+        self.dead_letter_queues[rule.name] = dead_letter_queue
+        self.alarms.append(dlq_alarm(self, f"{cid}DeadLetterAlarm", dead_letter_queue, f"{rule.name} rule"))
+        # No event_bus: Step Functions sends execution status changes to the default bus.
+        return events.Rule(
+            self,
+            cid,
+            description=f"{rule.state_machine} executions ending {'/'.join(rule.statuses)} -> {rule.target}",
+            event_pattern=event_pattern(rule.pattern(state_machine.state_machine_arn)),
+            targets=[
+                targets.LambdaFunction(
+                    functions[rule.target],
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
+        )
