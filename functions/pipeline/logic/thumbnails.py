@@ -72,7 +72,7 @@ def make_poster(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # Width from the displayed (square-pixel) size, height from the display aspect ratio, both
     # even; setsar=1 so anamorphic sources do not come out stretched.
-    scale = f"scale=w='2*trunc(min(iw*sar\\,{width})/2)':h='2*trunc(ow/dar/2)',setsar=1"
+    scale = f"scale=w=2*trunc(min(iw*sar\\,{width})/2):h=2*trunc(ow/dar/2),setsar=1"
     offset = poster_offset(duration)
     for seek in (offset, 0.0) if offset > 0 else (0.0,):
         argv = [
@@ -142,9 +142,10 @@ def make_storyboard(
     )
     graph = ",".join(
         [
-            f"fps=fps=1/{step:g}",
+            # eof_action=pass: a clip with a single (key)frame still yields its one thumbnail.
+            f"fps=fps=1/{step:g}:eof_action=pass",
             f"trim=end_frame={count}",  # the fps filter may emit one slot more at the very end
-            f"scale=w={thumb_width}:h='2*trunc({thumb_width}/dar/2)'",
+            f"scale=w={thumb_width}:h=2*trunc({thumb_width}/dar/2)",
             "setsar=1",
             f"tile={columns}x{rows}",
         ]
@@ -243,6 +244,7 @@ def _keyframes_cover(source: str, *, ffprobe: str, step: float, timeout: float) 
         return False
     times: list[float] = []
     first: float | None = None
+    last: float | None = None
     for line in result.stdout.decode("ascii", "replace").splitlines():
         pts_text, _, flags = line.partition(",")
         try:
@@ -250,15 +252,15 @@ def _keyframes_cover(source: str, *, ffprobe: str, step: float, timeout: float) 
         except ValueError:
             continue
         first = pts if first is None else min(first, pts)
+        last = pts if last is None else max(last, pts)
         if "K" in flags:
             times.append(pts)
-    if not times or first is None:
+    if not times or first is None or last is None:
         return False
-    times.sort()
-    last_gap_allowed = step + 1e-3
+    allowed_gap = step + 1e-3
     previous = first
-    for t in times:
-        if t - previous > last_gap_allowed:
+    for t in [*sorted(times), last]:
+        if t - previous > allowed_gap:
             return False
         previous = t
     return True

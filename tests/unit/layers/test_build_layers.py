@@ -336,13 +336,15 @@ def test_repository_lock_file_is_well_formed() -> None:
             assert entry.archive_sha256 != entry.binary_sha256
             assert entry.binary_size > 1_000_000
         ffmpeg, ffprobe = lock[arch]["ffmpeg"], lock[arch]["ffprobe"]
-        assert (ffmpeg.registry, ffmpeg.package, ffmpeg.version) == ("pypi", "imageio-ffmpeg", "0.8.1")
+        assert (ffmpeg.registry, ffmpeg.package) == ("pypi", "imageio-ffmpeg")
+        assert ffmpeg.archive.startswith(f"imageio_ffmpeg-{ffmpeg.version}-")
         assert ffmpeg.archive.endswith(f"_{machine}.whl")
         assert bl.FFMPEG_MEMBER_RE.fullmatch(ffmpeg.member)
         assert machine in ffmpeg.member
         npm_cpu = "x64" if arch == "x86_64" else "arm64"
         assert (ffprobe.registry, ffprobe.package) == ("npm", f"@ffprobe-installer/linux-{npm_cpu}")
-        assert (ffprobe.version, ffprobe.member) == ("5.2.0", "package/ffprobe")
+        assert ffprobe.archive == f"ffprobe-installer-linux-{npm_cpu}-{ffprobe.version}.tgz"
+        assert ffprobe.member == "package/ffprobe"
     # Every pin is distinct: no copy-paste between architectures.
     pins = [e.archive_sha256 for a in lock.values() for e in a.values()]
     pins += [e.binary_sha256 for a in lock.values() for e in a.values()]

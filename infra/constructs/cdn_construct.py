@@ -1,0 +1,126 @@
+"""Playback delivery: CloudFront in front of the private media bucket, signed URLs only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.nag import suppress, suppression
+
+PLAYLIST_PATTERN = "*.m3u8"
+
+
+class CdnConstruct(Construct):
+    """Exposes ``distribution``, ``public_key`` (its id is the signed URLs' Key-Pair-Id),
+    ``key_group``, the two cache policies and ``base_url``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        media_bucket: s3.IBucket,
+        log_bucket: s3.IBucket,
+        public_key_pem: str,
+        cors_origins: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self.public_key = cloudfront.PublicKey(
+            self,
+            "SigningPublicKey",
+            encoded_key=public_key_pem,
+            comment="Verifies playback URL signatures; the private key lives in Secrets Manager",
+        )
+        self.key_group = cloudfront.KeyGroup(self, "SigningKeyGroup", items=[self.public_key])
+
+        # Signed-URL parameters (Policy, Signature, Key-Pair-Id) are checked by CloudFront and are
+        # not part of the cache key: every viewer's signature hits the same cached object.
+        # Segments, thumbnails and captions never change under a given key.
+        self.segment_cache_policy = cloudfront.CachePolicy(
+            self,
+            "SegmentCachePolicy",
+            comment="HLS segments, thumbnails, captions: immutable objects",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.days(1),
+            max_ttl=Duration.days(365),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
+        # Playlists are rewritten while a video is (re)published: a few seconds at most.
+        self.playlist_cache_policy = cloudfront.CachePolicy(
+            self,
+            "PlaylistCachePolicy",
+            comment="HLS playlists: short-lived",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(2),
+            max_ttl=Duration.seconds(10),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
+        cors_headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "CorsHeaders",
+            comment="Browser players (hls.js) on other origins",
+            cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                access_control_allow_credentials=False,
+                access_control_allow_headers=["*"],
+                access_control_allow_methods=["GET", "HEAD"],
+                access_control_allow_origins=list(cors_origins),
+                access_control_expose_headers=["Content-Length", "Content-Range", "ETag"],
+                access_control_max_age=Duration.hours(1),
+                origin_override=True,
+            ),
+        )
+        origin = origins.S3BucketOrigin.with_origin_access_control(media_bucket)
+
+        def behavior(cache_policy: cloudfront.ICachePolicy, *, compress: bool) -> cloudfront.BehaviorOptions:
+            return cloudfront.BehaviorOptions(
+                origin=origin,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                cache_policy=cache_policy,
+                response_headers_policy=cors_headers,
+                trusted_key_groups=[self.key_group],
+                compress=compress,
+            )
+
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="Video playback (signed URLs)",
+            default_behavior=behavior(self.segment_cache_policy, compress=False),
+            additional_behaviors={PLAYLIST_PATTERN: behavior(self.playlist_cache_policy, compress=True)},
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            enable_logging=True,
+            log_bucket=log_bucket,
+            log_file_prefix="cloudfront/",
+        )
+        self.base_url = f"https://{self.distribution.distribution_domain_name}"
+        suppress(
+            self.distribution,
+            suppression(
+                "CFR1",
+                "Every request needs a signed URL issued by the API to an authenticated user; which "
+                "countries may watch is a business decision left to the deployer (geo_restriction).",
+            ),
+            suppression(
+                "CFR2",
+                "The distribution serves only objects behind CloudFront-verified signatures, so there is no "
+                "application surface for WAF rules to protect; deployers may attach a web ACL (cost).",
+            ),
+            suppression(
+                "CFR4",
+                "The distribution uses the default *.cloudfront.net certificate, for which CloudFront "
+                "cannot enforce a minimum TLS version; a custom domain with an ACM certificate can.",
+            ),
+        )
