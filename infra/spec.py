@@ -57,13 +57,19 @@ class FunctionSpec:
     description: str
     memory_mb: int = 256
     timeout_s: int = 30
-    media: bool = False  # needs the ffmpeg/ffprobe layer
+    # Media tools the function needs, each its own layer: ffmpeg and ffprobe together with the
+    # deps layer exceed Lambda's 250 MB unzipped limit on x86_64 (layers/media/README.md).
+    media_tools: tuple[str, ...] = ()
     env: tuple[str, ...] = ()  # keys of RESOURCE_ENV this function needs
     grants: Mapping[str, str] = field(default_factory=dict)  # resource -> READ/WRITE/READ_WRITE
     starts_executions: bool = False
     puts_events: bool = False
     reads_secret: bool = False
     ephemeral_storage_mb: int = 512
+
+    @property
+    def media(self) -> bool:
+        return bool(self.media_tools)
 
     @property
     def module(self) -> str:
@@ -115,7 +121,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="ffprobe the upload and reject what cannot be processed",
         memory_mb=1024,
         timeout_s=120,
-        media=True,
+        media_tools=("ffprobe",),
         env=_MEDIA_ENV,
         grants={"videos_table": READ_WRITE, "upload_bucket": READ},
     ),
@@ -126,7 +132,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Encode the HLS ladder in one ffmpeg pass",
         memory_mb=10240,
         timeout_s=900,
-        media=True,
+        media_tools=("ffmpeg",),
         env=_MEDIA_ENV,
         grants={"videos_table": READ_WRITE, "upload_bucket": READ, "media_bucket": READ_WRITE},
         ephemeral_storage_mb=10240,
@@ -138,7 +144,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Poster and storyboard (sprite sheet + WebVTT)",
         memory_mb=2048,
         timeout_s=300,
-        media=True,
+        media_tools=("ffmpeg",),
         env=_MEDIA_ENV,
         grants={"upload_bucket": READ, "media_bucket": READ_WRITE},
         ephemeral_storage_mb=2048,
