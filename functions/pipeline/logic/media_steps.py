@@ -162,7 +162,14 @@ def thumbnails_step(
             source, out / "poster.jpg", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget
         )
         board = make_storyboard(
-            source, out / "storyboard", duration=info.duration, ffmpeg=settings.ffmpeg_path, timeout=budget
+            source,
+            out / "storyboard",
+            duration=info.duration,
+            ffmpeg=settings.ffmpeg_path,
+            # Only finds keyframes for the fast path; where the layer has no ffprobe the storyboard
+            # takes the slower full-decode path (same output).
+            ffprobe=settings.ffprobe_path,
+            timeout=budget,
         )
         with storage.transient_aws_errors():
             storage.upload_directory(out, settings.media_bucket, prefix)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -163,6 +164,8 @@ def probe(
             raise MediaFailed("probe_failed", f"cannot read the source: {exc}") from exc
     _check_size(size_bytes, limits)
 
+    # One budget for the whole probe (it is the step's time limit), however many runs it takes.
+    deadline = time.monotonic() + timeout
     info = _ffprobe_json(source, ffprobe=ffprobe, timeout=timeout)
     fmt = info.get("format") or {}
     streams: list[dict[str, Any]] = info.get("streams") or []
@@ -182,6 +185,8 @@ def probe(
         if audio is not None:
             raise MediaRejected("no_video_stream", "the file has audio but no video stream")
         raise MediaRejected("not_media", "the file contains no audio or video streams")
+    if video.width <= 0 or video.height <= 0:
+        raise MediaRejected("not_media", "the video stream has no readable picture size")
 
     duration = _duration(fmt, streams)
     if duration is None or duration <= 0:
@@ -199,7 +204,10 @@ def probe(
         raise MediaRejected("unsupported_codec", f"the video codec '{video.codec}' is not supported")
 
     start = _opt_float(fmt.get("start_time")) or 0.0
-    _check_tail(source, ffprobe=ffprobe, start=start, duration=duration, timeout=timeout)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise MediaFailed("probe_timeout", f"probing did not finish within {timeout:g} s")
+    _check_tail(source, ffprobe=ffprobe, start=start, duration=duration, timeout=remaining)
 
     return ProbeResult(
         duration=duration,

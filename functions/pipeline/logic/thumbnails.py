@@ -7,11 +7,14 @@ Measured on a 60 s 1080p30 H.264 source on 2 cores: a full decode takes about 7 
 nokey``) about 0.3 s. Keyframes alone are only right when every storyboard slot has a keyframe
 of its own; otherwise a slot repeats an earlier picture. So the keyframe times are read first
 (demuxing only, no decoding: ~0.1 s) and the keyframe path is taken only when they are dense
-enough.
+enough. When the caller leaves the interval to us and the keyframes are a little sparser than
+the default interval (cameras and OBS often use 2 s GOPs), the interval stretches to match, up to
+MAX_KEYFRAME_STEP, rather than paying ten times more for a denser storyboard.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from dataclasses import dataclass
@@ -25,6 +28,10 @@ from functions.shared.errors import MediaFailed
 POSTER_QUALITY = 3  # mjpeg qscale: 2 (best) .. 31
 SPRITE_QUALITY = 5
 MAX_STORYBOARD_THUMBNAILS = 100
+MAX_KEYFRAME_STEP = 2.0  # the longest default interval we accept to stay on keyframes
+# Keyframes may be this much further apart than the interval and still fill every slot in practice
+# (a 60-frame GOP at 29.97 fps lasts 2.002 s).
+_GAP_TOLERANCE = 1.01
 SPRITE_NAME = "storyboard.jpg"
 VTT_NAME = "storyboard.vtt"
 _MAX_POSTER_OFFSET = 5.0
@@ -124,7 +131,13 @@ def make_storyboard(
     ``storyboard.vtt`` (one cue per thumbnail pointing at its tile with a media fragment)."""
     if duration <= 0:
         raise MediaFailed("thumbnail_failed", "cannot make a storyboard of a video without duration")
+    explicit = interval is not None and interval > 0
     step = interval if interval is not None and interval > 0 else default_interval(duration)
+    gap = _max_keyframe_gap(source, ffprobe=ffprobe, timeout=timeout)
+    keyframes_only = gap is not None and gap <= step * _GAP_TOLERANCE
+    stretchable = not explicit and step < MAX_KEYFRAME_STEP
+    if not keyframes_only and stretchable and gap is not None and gap <= MAX_KEYFRAME_STEP * _GAP_TOLERANCE:
+        step, keyframes_only = MAX_KEYFRAME_STEP, True
     count = max(1, math.ceil(duration / step - 1e-6))
     columns = max(1, min(columns, count))
     rows = math.ceil(count / columns)
@@ -132,7 +145,6 @@ def make_storyboard(
     sprite = out_dir / SPRITE_NAME
     vtt = out_dir / VTT_NAME
 
-    keyframes_only = _keyframes_cover(source, ffprobe=ffprobe, step=step, timeout=timeout)
     decode_options = (
         ["-skip_frame", "nokey"]
         if keyframes_only
@@ -176,9 +188,7 @@ def make_storyboard(
     sprite_width, sprite_height = jpeg_size(sprite)
     thumb_height = sprite_height // rows
     if sprite_width != columns * thumb_width or thumb_height <= 0:
-        raise MediaFailed(
-            "thumbnail_failed", f"unexpected storyboard size {sprite_width}x{sprite_height}"
-        )
+        raise MediaFailed("thumbnail_failed", f"unexpected storyboard size {sprite_width}x{sprite_height}")
     vtt.write_text(storyboard_vtt(count, step, duration, columns, thumb_width, thumb_height))
     return Storyboard(
         sprite_path=sprite,
@@ -217,11 +227,10 @@ def _timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def _keyframes_cover(source: str, *, ffprobe: str, step: float, timeout: float) -> bool:
-    """True when no gap between keyframes (or before the first) exceeds one storyboard step.
-
-    Any failure here only means we take the slower, always-correct path.
-    """
+def _max_keyframe_gap(source: str, *, ffprobe: str, timeout: float) -> float | None:
+    """The longest stretch of the first video stream without a keyframe (the start and the end
+    count as boundaries), from packet flags alone. None when unknown: any failure here only means
+    we take the slower, always-correct path."""
     argv = [
         ffprobe,
         "-v",
@@ -239,10 +248,10 @@ def _keyframes_cover(source: str, *, ffprobe: str, step: float, timeout: float) 
     try:
         result = ffmpeg_run.run(argv, timeout=timeout / 4, capture_stdout=True)
     except (ffmpeg_run.RunTimeout, OSError, OverflowError):
-        return False
+        return None
     if result.returncode != 0:
-        return False
-    times: list[float] = []
+        return None
+    keyframes: list[float] = []
     first: float | None = None
     last: float | None = None
     for line in result.stdout.decode("ascii", "replace").splitlines():
@@ -254,16 +263,11 @@ def _keyframes_cover(source: str, *, ffprobe: str, step: float, timeout: float) 
         first = pts if first is None else min(first, pts)
         last = pts if last is None else max(last, pts)
         if "K" in flags:
-            times.append(pts)
-    if not times or first is None or last is None:
-        return False
-    allowed_gap = step + 1e-3
-    previous = first
-    for t in [*sorted(times), last]:
-        if t - previous > allowed_gap:
-            return False
-        previous = t
-    return True
+            keyframes.append(pts)
+    if not keyframes or first is None or last is None:
+        return None
+    boundaries = [first, *sorted(keyframes), last]
+    return max(b - a for a, b in itertools.pairwise(boundaries))
 
 
 def _common_args() -> list[str]:
