@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - embedded stack, a sample video through the whole pipeline, a signed URL"
 	@echo "make test   - lint, type-check and the full test suite"
 	@echo "make synth  - CloudFormation template into cdk.out (fails on unsuppressed cdk-nag findings)"
-	@echo "make bench  - benchmarks, JSON results in bench/results/"
+	@echo "make bench  - benchmarks, JSON results in tests/bench/results/"
 	@echo "make lint   - ruff + mypy only"
 	@echo "make layers - build the ffmpeg/ffprobe Lambda layer (x86_64 and arm64)"
 
@@ -63,7 +63,7 @@ layers: setup
 	$(BIN)/python layers/build_layers.py media --arch all
 
 bench: setup
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m tests.bench.run
 
 clean:
 	rm -rf cdk.out build .vod .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 CDK asks an ``ILocalBundling`` first and falls back to Docker only when it answers False. The
 bundlers here always bundle locally (or raise), so the Docker image named in the options is
-never pulled: it is there because ``BundlingOptions`` requires one.
+never pulled: it is there because ``BundlingOptions`` requires one. ``try_bundle`` takes the
+options as keywords: jsii expands the ``BundlingOptions`` struct into the keyword-only
+parameters a Python implementation declares, which is also the shape of the typed protocol.
 
 When a stack is excluded from bundling (context ``aws:cdk:bundling-stacks``: ``[]``, as the
 tests do), CDK calls none of this and stages the source folders unchanged: no network needed.
@@ -29,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 LAYERS_DIR = REPO_ROOT / "layers"
 BUILD_LAYERS_FILE = LAYERS_DIR / "build_layers.py"
+MEDIA_LOCK_FILE = LAYERS_DIR / "media" / "media.lock.json"  # pins (and checksums) of the media tools
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 
 # Only named because BundlingOptions requires an image; local bundling never falls back to it.
@@ -69,7 +72,7 @@ class FunctionCodeBundling:
         found = {path for pattern in self._patterns for path in self._source.rglob(pattern)}
         return sorted(path for path in found if path.is_file() and "__pycache__" not in path.parts)
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
         target = Path(output_dir) / self._source.name
         for path in self.files():
             destination = target / path.relative_to(self._source)
@@ -93,19 +96,34 @@ def load_build_layers(path: Path = BUILD_LAYERS_FILE) -> ModuleType:
 
 @jsii.implements(ILocalBundling)
 class LayerBundling:
-    """Builds a layer with ``layers/build_layers.py``: the media tools or the Python dependencies."""
+    """Builds a layer with ``layers/build_layers.py``: Python dependencies (``requirements``) or
+    media tools (``tools``, e.g. ``("ffprobe",)``: one layer per tool keeps each function under
+    Lambda's 250 MB unzipped limit, see layers/media/README.md)."""
 
-    def __init__(self, *, kind: LayerKind, architecture: str, requirements: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        kind: LayerKind,
+        architecture: str,
+        requirements: Sequence[str] = (),
+        tools: Sequence[str] = (),
+    ) -> None:
+        if kind == "deps" and not requirements:
+            raise ValueError("the deps layer needs requirements")
+        if kind == "media" and not tools:
+            raise ValueError("a media layer needs at least one tool")
         self.kind = kind
         self.architecture = architecture
         self.requirements = list(requirements)
+        self.tools = list(tools)
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
         builder = load_build_layers()
         out_dir = Path(output_dir)
-        print(f"building the {self.kind} layer for {self.architecture} in {out_dir}", file=sys.stderr)
+        what = "+".join(self.tools) if self.kind == "media" else "deps"
+        print(f"building the {what} layer for {self.architecture} in {out_dir}", file=sys.stderr)
         if self.kind == "media":
-            builder.build_media_layer(self.architecture, out_dir)
+            builder.build_media_layer(self.architecture, out_dir, tools=self.tools)
         else:
             builder.build_deps_layer(self.architecture, out_dir, self.requirements)
         return True
@@ -114,10 +132,12 @@ class LayerBundling:
         """What the layer's content depends on. A custom asset hash from it lets CDK reuse
         ``cdk.out/asset.<hash>`` instead of rebuilding (and downloading) on every synth."""
         digest = hashlib.sha256()
-        for part in (self.kind, self.architecture, BUILD_IMAGE, *self.requirements):
+        for part in (self.kind, self.architecture, BUILD_IMAGE, *self.requirements, *self.tools):
             digest.update(part.encode() + b"\0")
-        if BUILD_LAYERS_FILE.is_file():
-            digest.update(BUILD_LAYERS_FILE.read_bytes())
+        inputs = [BUILD_LAYERS_FILE, MEDIA_LOCK_FILE] if self.kind == "media" else [BUILD_LAYERS_FILE]
+        for path in inputs:
+            if path.is_file():
+                digest.update(path.read_bytes())
         return digest.hexdigest()
 
 
@@ -129,10 +149,12 @@ def function_code() -> lambda_.Code:
     )
 
 
-def layer_code(kind: LayerKind, *, architecture: str, requirements: Sequence[str] = ()) -> lambda_.Code:
-    """A layer asset. Its source folder (``layers/``) is only a mount point: the content comes
-    from ``build_layers.py``, and the hash from :meth:`LayerBundling.fingerprint`."""
-    bundler = LayerBundling(kind=kind, architecture=architecture, requirements=requirements)
+def layer_code(
+    kind: LayerKind, *, architecture: str, requirements: Sequence[str] = (), tools: Sequence[str] = ()
+) -> lambda_.Code:
+    """A layer asset. Its source folder (``layers/``) is neither read nor copied: the content
+    comes from ``build_layers.py`` and the hash from :meth:`LayerBundling.fingerprint`."""
+    bundler = LayerBundling(kind=kind, architecture=architecture, requirements=requirements, tools=tools)
     return lambda_.Code.from_asset(
         str(LAYERS_DIR),
         asset_hash_type=AssetHashType.CUSTOM,

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from functions.shared.auth import ROLES
 from infra import spec
-from infra.constructs.nag import suppress, suppression
+from infra.constructs.nag import suppress
 from infra.constructs.naming import construct_id
 
 # HTTP API ($context variables of HTTP APIs, not REST APIs), one JSON object per line.
@@ -95,14 +95,18 @@ class ApiConstruct(Construct):
                 max_age=Duration.hours(1),
             ),
         )
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",
             http_api=self.http_api,
             stage_name="$default",
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit
+            ),
             access_log_settings=AccessLogSettings(
                 apigwv2.LogGroupLogDestination(access_logs),
                 apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))),
@@ -128,11 +132,9 @@ class ApiConstruct(Construct):
             if not route.auth:
                 suppress(
                     created,
-                    suppression(
-                        "APIG4",
-                        f"{route_key} is declared public (auth=False) in infra/spec.py ROUTES: a read-only "
-                        "endpoint (health check or the OpenAPI document) that returns no user data.",
-                    ),
+                    "APIG4",
+                    f"{route_key} is declared public (auth=False) in infra/spec.py ROUTES: a read-only "
+                    "endpoint (health check or the OpenAPI document) that returns no user data.",
                 )
 
     def _user_pool(self) -> None:
@@ -158,12 +160,10 @@ class ApiConstruct(Construct):
         )
         suppress(
             self.user_pool,
-            suppression(
-                "COG8",
-                "The Plus feature plan (threat protection) is billed per monthly active user; the platform "
-                "ships on Essentials with self sign-up off and TOTP MFA required. Deployers who want "
-                "adaptive authentication switch feature_plan to PLUS.",
-            ),
+            "COG8",
+            "The Plus feature plan (threat protection) is billed per monthly active user; the platform "
+            "ships on Essentials with self sign-up off and TOTP MFA required. Deployers who want "
+            "adaptive authentication switch feature_plan to PLUS.",
         )
         self.user_pool_client = self.user_pool.add_client(
             "SpaClient",
@@ -181,5 +181,5 @@ class ApiConstruct(Construct):
                 f"{construct_id(role)}Group",
                 user_pool=self.user_pool,
                 group_name=role,
-                description=f"Platform role '{role}' (cognito:groups claim, read by functions/shared/auth.py)",
+                description=f"Platform role '{role}' (cognito:groups claim, read by functions/shared/auth)",
             )

@@ -10,7 +10,7 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.nag import suppress, suppression
+from infra.constructs.nag import suppress
 
 PLAYLIST_PATTERN = "*.m3u8"
 
@@ -108,19 +108,19 @@ class CdnConstruct(Construct):
         self.base_url = f"https://{self.distribution.distribution_domain_name}"
         suppress(
             self.distribution,
-            suppression(
-                "CFR1",
-                "Every request needs a signed URL issued by the API to an authenticated user; which "
-                "countries may watch is a business decision left to the deployer (geo_restriction).",
-            ),
-            suppression(
-                "CFR2",
-                "The distribution serves only objects behind CloudFront-verified signatures, so there is no "
-                "application surface for WAF rules to protect; deployers may attach a web ACL (cost).",
-            ),
-            suppression(
-                "CFR4",
-                "The distribution uses the default *.cloudfront.net certificate, for which CloudFront "
-                "cannot enforce a minimum TLS version; a custom domain with an ACM certificate can.",
-            ),
+            "CFR1",
+            "Every request needs a signed URL issued by the API to an authenticated user; which "
+            "countries may watch is a business decision left to the deployer (geo_restriction).",
+        )
+        suppress(
+            self.distribution,
+            "CFR2",
+            "The distribution serves only objects behind CloudFront-verified signatures, so there is no "
+            "application surface for WAF rules to protect; deployers may attach a web ACL (cost).",
+        )
+        suppress(
+            self.distribution,
+            "CFR4",
+            "The distribution uses the default *.cloudfront.net certificate, for which CloudFront "
+            "cannot enforce a minimum TLS version; a custom domain with an ACM certificate can.",
         )

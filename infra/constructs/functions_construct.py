@@ -11,14 +11,17 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import bundling, spec
-from infra.constructs.nag import suppress, suppression
+from infra.constructs.nag import suppress
 from infra.constructs.naming import construct_id
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 
-# Where the media layer puts its tools (layers are mounted under /opt).
-MEDIA_LAYER_SETTINGS = {"FFMPEG_PATH": "/opt/bin/ffmpeg", "FFPROBE_PATH": "/opt/bin/ffprobe"}
+
+def media_tool_settings(tools: Sequence[str]) -> dict[str, str]:
+    """``FFMPEG_PATH=/opt/bin/ffmpeg`` and the like: a media layer puts its tool in ``bin/``,
+    and layers are mounted under ``/opt``. Only for the tools the function's layers carry."""
+    return {f"{tool.upper()}_PATH": f"/opt/bin/{tool}" for tool in tools}
 
 
 class FunctionsConstruct(Construct):
@@ -50,18 +53,20 @@ class FunctionsConstruct(Construct):
             code=bundling.layer_code("deps", architecture=architecture, requirements=requirements),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_architecture],
-            description="Runtime dependencies of the functions (pyproject [project].dependencies, minus boto3)",
+            description="Runtime dependencies of the functions: pyproject [project].dependencies minus boto3",
         )
-        self.media_layer: lambda_.LayerVersion | None = None
-        if any(fn.media for fn in specs):
-            self.media_layer = lambda_.LayerVersion(
+        # One layer per media tool, only for the tools some function uses.
+        self.media_layers: dict[str, lambda_.LayerVersion] = {
+            tool: lambda_.LayerVersion(
                 self,
-                "MediaLayer",
-                code=bundling.layer_code("media", architecture=architecture),
+                f"{construct_id(tool)}Layer",
+                code=bundling.layer_code("media", architecture=architecture, tools=[tool]),
                 compatible_runtimes=[RUNTIME],
                 compatible_architectures=[lambda_architecture],
-                description="Static ffmpeg and ffprobe in /opt/bin",
+                description=f"Static {tool} in /opt/bin (pinned by layers/media/media.lock.json)",
             )
+            for tool in sorted({tool for fn in specs for tool in fn.media_tools})
+        }
 
         code = bundling.function_code()
         self.specs: dict[str, spec.FunctionSpec] = {fn.name: fn for fn in specs}
@@ -90,9 +95,7 @@ class FunctionsConstruct(Construct):
         )
         log_group.grant_write(role)
         layers: list[lambda_.ILayerVersion] = [self.deps_layer]
-        if fn.media:
-            assert self.media_layer is not None
-            layers.append(self.media_layer)
+        layers += [self.media_layers[tool] for tool in fn.media_tools]
         function = lambda_.Function(
             self,
             cid,
@@ -111,26 +114,22 @@ class FunctionsConstruct(Construct):
         )
         suppress(
             function,
-            suppression(
-                "L1",
-                "Pinned to Python 3.12: the deps layer is built for cp312 wheels (pydantic-core) and the "
-                "layer build image is build-python3.12; runtime, image and layer move together.",
-            ),
+            "L1",
+            "Pinned to Python 3.12: the deps layer is built for cp312 wheels (pydantic-core) and the "
+            "layer build image is build-python3.12; runtime, image and layer move together.",
         )
         suppress(
             role,
-            suppression(
-                "IAM5",
-                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-                "resource-level permissions, so their resource is '*'.",
-                applies_to=["Resource::*"],
-            ),
+            "IAM5",
+            "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so their resource is '*'.",
+            findings=["Resource::*"],
         )
         return function
 
     def set_environment(self, resources: spec.Resources, settings: Mapping[str, str]) -> None:
         """Each function's environment, exactly as ``spec.function_environment`` declares it."""
         for name, fn in self.specs.items():
-            fn_settings = {**settings, **(MEDIA_LAYER_SETTINGS if fn.media else {})}
+            fn_settings = {**settings, **media_tool_settings(fn.media_tools)}
             for key, value in spec.function_environment(fn, resources, fn_settings).items():
                 self.by_name[name].add_environment(key, value)

@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import spec
-from infra.constructs.nag import suppress_path, suppression
+from infra.constructs.nag import suppress
 from infra.constructs.naming import construct_id
 
 # CDK's singleton that writes bucket notification configurations (a CloudFormation custom resource).
@@ -46,7 +46,9 @@ def dlq_alarm(scope: Construct, cid: str, queue: sqs.IQueue, what: str) -> cloud
         scope,
         cid,
         alarm_description=f"{what}: messages are waiting in the dead-letter queue",
-        metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+        metric=queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5), statistic="Maximum"
+        ),
         threshold=0,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods=1,
@@ -79,7 +81,9 @@ class IngestConstruct(Construct):
                 self,
                 f"{cid}Queue",
                 visibility_timeout=Duration.seconds(queue_spec.visibility_timeout_s),
-                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=queue_spec.max_receive_count, queue=dlq),
+                dead_letter_queue=sqs.DeadLetterQueue(
+                    max_receive_count=queue_spec.max_receive_count, queue=dlq
+                ),
             )
             functions[queue_spec.consumer].add_event_source(
                 sources.SqsEventSource(
@@ -102,27 +106,14 @@ class IngestConstruct(Construct):
                 s3.NotificationKeyFilter(prefix=notification.prefix),
             )
 
-        if notification_specs:
-            stack = Stack.of(self)
-            suppress_path(
-                stack,
-                f"/{stack.node.path}/{_NOTIFICATIONS_HANDLER}/Role/Resource",
-                suppression(
-                    "IAM4",
-                    "CDK's BucketNotificationsHandler custom resource (deploy-time only) uses the managed "
-                    "AWSLambdaBasicExecutionRole for its own logs.",
-                    applies_to=[
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-                    ],
-                ),
-            )
-            suppress_path(
-                stack,
-                f"/{stack.node.path}/{_NOTIFICATIONS_HANDLER}/Role/DefaultPolicy/Resource",
-                suppression(
-                    "IAM5",
-                    "CDK's BucketNotificationsHandler needs s3:PutBucketNotification, which CDK grants on '*'; "
-                    "it runs only during deployment to configure the upload bucket.",
-                    applies_to=["Resource::*"],
-                ),
+        handler = Stack.of(self).node.try_find_child(_NOTIFICATIONS_HANDLER)
+        if handler is not None:
+            suppress(
+                handler,
+                "IAM4",
+                "CDK's BucketNotificationsHandler custom resource (deploy-time only) uses the managed "
+                "AWSLambdaBasicExecutionRole for its own logs.",
+                findings=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                ],
             )

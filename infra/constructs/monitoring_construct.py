@@ -54,7 +54,9 @@ class MonitoringConstruct(Construct):
             alarm.add_ok_action(action)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
-        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=24))
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=24)
+        )
         for name, machine in state_machines.items():
             self.dashboard.add_widgets(
                 cloudwatch.GraphWidget(

@@ -1,29 +1,32 @@
-"""cdk-nag suppressions, each with a written reason, placed next to what they excuse."""
+"""cdk-nag acknowledgments (suppressions), each with a written reason, placed next to what they excuse.
+
+cdk-nag 3 is a CDK policy-validation plugin: a finding is acknowledged through CDK's own
+``Validations.of(construct).acknowledge(...)``, which covers the construct and everything under
+it. Findings with several parts (IAM5) are acknowledged one by one as ``RuleId[FindingId]``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
-from cdk_nag import NagPackSuppression, NagSuppressions
+from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+PACK = "AwsSolutions"
 MIN_REASON_LENGTH = 10
 
 
-def suppression(rule: str, reason: str, *, applies_to: Sequence[str] = ()) -> NagPackSuppression:
-    """``rule`` without the pack prefix (``"IAM5"``); ``applies_to`` narrows it to exact findings."""
+def acknowledgments(rule: str, reason: str, *, findings: Sequence[str] = ()) -> list[Acknowledgment]:
+    """``rule`` without the pack prefix (``"IAM5"``); ``findings`` narrows it to exact findings
+    such as ``"Resource::*"``."""
     if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"AwsSolutions-{rule}: a suppression needs a specific reason, got {reason!r}")
-    return NagPackSuppression(id=f"AwsSolutions-{rule}", reason=reason, applies_to=list(applies_to) or None)
+        raise ValueError(f"{PACK}-{rule}: an acknowledgment needs a specific reason, got {reason!r}")
+    ids = [f"{PACK}-{rule}[{finding}]" for finding in findings] or [f"{PACK}-{rule}"]
+    return [Acknowledgment(id=rule_id, reason=reason) for rule_id in ids]
 
 
-def suppress(construct: IConstruct, *suppressions: NagPackSuppression) -> None:
-    NagSuppressions.add_resource_suppressions(construct, list(suppressions), apply_to_children=True)
-
-
-def suppress_path(stack: Stack, path: str, *suppressions: NagPackSuppression) -> None:
-    NagSuppressions.add_resource_suppressions_by_path(stack, path, list(suppressions), apply_to_children=True)
+def suppress(construct: IConstruct, rule: str, reason: str, *, findings: Sequence[str] = ()) -> None:
+    Validations.of(construct).acknowledge(*acknowledgments(rule, reason, findings=findings))
 
 
 def arn_finding(construct: IConstruct, suffix: str) -> str:

@@ -3,10 +3,11 @@ that catch executions which ended badly."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -18,7 +19,7 @@ from constructs import Construct
 
 from infra import spec
 from infra.constructs.ingest_construct import dlq_alarm, encrypted_queue
-from infra.constructs.nag import arn_finding, suppress, suppression
+from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
 
 # EventBridge pattern keys (as in the JSON) -> events.EventPattern arguments.
@@ -73,7 +74,9 @@ class PipelineConstruct(Construct):
         log_retention: logs.RetentionDays,
     ) -> sfn.StateMachine:
         cid = construct_id(machine.name)
-        invoked = {placeholder: functions[name] for placeholder, name in machine.function_substitutions.items()}
+        invoked = {
+            placeholder: functions[name] for placeholder, name in machine.function_substitutions.items()
+        }
         # Vended-logs prefix: keeps CloudWatch Logs' resource policy from growing per log group.
         log_group = logs.LogGroup(
             self,
@@ -89,31 +92,30 @@ class PipelineConstruct(Construct):
             definition_substitutions={placeholder: fn.function_arn for placeholder, fn in invoked.items()},
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
-            timeout=Duration.seconds(machine.timeout_s),
         )
+        self._check_timeout(machine, state_machine)
         unique_functions = list({id(fn): fn for fn in invoked.values()}.values())
         for fn in unique_functions:
             fn.grant_invoke(state_machine)
         suppress(
             state_machine.role,
-            suppression(
-                "IAM5",
-                "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing "
-                "support no resource-level permissions, so their resource is '*'.",
-                applies_to=["Resource::*"],
-            ),
-            suppression(
-                "IAM5",
-                "grant_invoke adds '<function ARN>:*' so that versions and aliases of the same pipeline "
-                "functions can be invoked; no other function matches.",
-                applies_to=[arn_finding(fn, ":*") for fn in unique_functions],
-            ),
+            "IAM5",
+            "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing "
+            "support no resource-level permissions, so their resource is '*'.",
+            findings=["Resource::*"],
+        )
+        suppress(
+            state_machine.role,
+            "IAM5",
+            "grant_invoke adds '<function ARN>:*' so that versions and aliases of the same pipeline "
+            "functions can be invoked; no other function matches.",
+            findings=[arn_finding(fn, ":*") for fn in unique_functions],
         )
         self.alarms.append(
             cloudwatch.Alarm(
                 self,
                 f"{cid}FailedAlarm",
-                alarm_description=f"{machine.name}: executions failed (the Saga could not compensate cleanly)",
+                alarm_description=f"{machine.name}: executions failed (the Saga ended in its Fail state)",
                 metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -123,17 +125,30 @@ class PipelineConstruct(Construct):
         )
         return state_machine
 
-    def _rule(self, rule: spec.ExecutionFailedRuleSpec, functions: Mapping[str, lambda_.IFunction]) -> events.Rule:
+    @staticmethod
+    def _check_timeout(machine: spec.StateMachineSpec, state_machine: sfn.StateMachine) -> None:
+        """CDK applies ``StateMachineProps.timeout`` to chained definitions only; a definition from
+        a file carries its own top-level ``TimeoutSeconds`` (the emulator reads the same file).
+        Say so at synthesis when the file and the spec disagree."""
+        declared = json.loads(machine.path.read_text()).get("TimeoutSeconds")
+        if declared != machine.timeout_s:
+            Annotations.of(state_machine).add_warning_v2(
+                "vod:state-machine-timeout",
+                f"{machine.definition_file} has TimeoutSeconds={declared}, infra/spec.py says "
+                f"{machine.timeout_s}: add the top-level TimeoutSeconds to the ASL file",
+            )
+
+    def _rule(
+        self, rule: spec.ExecutionFailedRuleSpec, functions: Mapping[str, lambda_.IFunction]
+    ) -> events.Rule:
         cid = construct_id(rule.name)
         state_machine = self.state_machines[rule.state_machine]
         dead_letter_queue = encrypted_queue(self, f"{cid}DeadLetterQueue", retention_period=Duration.days(14))
         suppress(
             dead_letter_queue,
-            suppression(
-                "SQS3",
-                "This queue is itself a dead-letter queue: the EventBridge target's DLQ for events the "
-                "safety-net function could not take; cdk-nag only recognises SQS redrive DLQs.",
-            ),
+            "SQS3",
+            "This queue is itself a dead-letter queue: the EventBridge target's DLQ for events the "
+            "safety-net function could not take; cdk-nag only recognises SQS redrive DLQs.",
         )
         self.dead_letter_queues[rule.name] = dead_letter_queue
         self.alarms.append(dlq_alarm(self, f"{cid}DeadLetterAlarm", dead_letter_queue, f"{rule.name} rule"))

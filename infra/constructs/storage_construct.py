@@ -10,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.nag import suppress, suppression
+from infra.constructs.nag import suppress
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -36,7 +36,7 @@ class StorageConstruct(Construct):
         *,
         table_schemas: Mapping[str, Mapping[str, Any]],
         upload_cors_origins: Sequence[str],
-        log_retention: Duration = Duration.days(90),
+        log_retention_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -49,16 +49,16 @@ class StorageConstruct(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=log_retention)],
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-logs", expiration=Duration.days(log_retention_days))
+            ],
             removal_policy=RemovalPolicy.RETAIN,
         )
         suppress(
             self.log_bucket,
-            suppression(
-                "S1",
-                "This is the access-log bucket of the other buckets and of CloudFront; "
-                "logging it into itself would create a feedback loop.",
-            ),
+            "S1",
+            "This is the access-log bucket of the other buckets and of CloudFront; "
+            "logging it into itself would create a feedback loop.",
         )
 
         self.upload_bucket = s3.Bucket(
@@ -70,7 +70,9 @@ class StorageConstruct(Construct):
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="s3/uploads/",
             lifecycle_rules=[
-                s3.LifecycleRule(id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1))
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
+                )
             ],
             # Browsers PUT straight to presigned URLs; multipart completion needs each part's ETag.
             cors=[

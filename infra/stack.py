@@ -1,0 +1,277 @@
+"""The one stack: composes a construct per capability and wires them as ``infra/spec.py`` says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct, Node
+
+from infra import bundling, spec
+from infra.constructs.api_construct import ApiConstruct
+from infra.constructs.cdn_construct import CdnConstruct
+from infra.constructs.events_construct import EventsConstruct
+from infra.constructs.functions_construct import FunctionsConstruct
+from infra.constructs.ingest_construct import IngestConstruct
+from infra.constructs.monitoring_construct import MonitoringConstruct
+from infra.constructs.nag import arn_finding, suppress
+from infra.constructs.naming import construct_id
+from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.storage_construct import StorageConstruct
+
+DEFAULT_PRIVATE_KEY_SECRET_NAME = "vod/cloudfront-private-key"  # noqa: S105 - a name, not a secret
+
+# Settings every function gets on top of spec.function_environment's own. The API answers with
+# presigned upload URLs and signed playback URLs: they must not be copied into X-Ray traces.
+BASE_FUNCTION_SETTINGS = {
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+}
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    """Context from cdk.json is JSON; from ``cdk -c key=value`` it is a string (JSON or a,b,c)."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",")]
+    return tuple(str(item) for item in value if str(item))
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    return {str(key): str(item) for key, item in dict(value).items()}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What a deployer chooses, read from CDK context (``cdk.json`` holds the defaults)."""
+
+    cloudfront_public_key_pem: str
+    architecture: str = "x86_64"
+    cloudfront_private_key_secret_name: str = DEFAULT_PRIVATE_KEY_SECRET_NAME
+    cors_allowed_origins: tuple[str, ...] = ("*",)
+    api_throttle_rate_limit: float = 50.0
+    api_throttle_burst_limit: int = 100
+    alarm_email: str | None = None
+    function_settings: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_context(cls, node: Node) -> StackConfig:
+        def get(key: str, default: Any = None) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None or value == "" else value
+
+        pem = get("cloudfront_public_key_pem")
+        if not pem or "BEGIN PUBLIC KEY" not in str(pem):
+            raise ValueError(
+                "context 'cloudfront_public_key_pem' must hold the PEM public key "
+                "(-----BEGIN PUBLIC KEY-----) whose private half is in the Secrets Manager secret named by "
+                "'cloudfront_private_key_secret_name'; "
+                'e.g. cdk synth -c cloudfront_public_key_pem="$(cat cloudfront_public.pem)"'
+            )
+        return cls(
+            cloudfront_public_key_pem=str(pem).strip() + "\n",
+            architecture=str(get("architecture", cls.architecture)),
+            cloudfront_private_key_secret_name=str(
+                get("cloudfront_private_key_secret_name", DEFAULT_PRIVATE_KEY_SECRET_NAME)
+            ),
+            cors_allowed_origins=_string_list(get("cors_allowed_origins", ["*"])),
+            api_throttle_rate_limit=float(get("api_throttle_rate_limit", cls.api_throttle_rate_limit)),
+            api_throttle_burst_limit=int(get("api_throttle_burst_limit", cls.api_throttle_burst_limit)),
+            alarm_email=get("alarm_email"),
+            function_settings=_string_map(get("function_settings", {})),
+        )
+
+
+Grant = Callable[[iam.IGrantable], iam.Grant]
+
+
+@dataclass(frozen=True)
+class _Access:
+    """How to grant one kind of access to one resource, and the IAM5 findings that grant makes."""
+
+    grant: Grant
+    wildcard_findings: Sequence[str]
+    reason: str
+
+
+def _bucket_access(bucket: s3.IBucket) -> dict[str, _Access]:
+    objects = arn_finding(bucket, "/*")
+    reason = (
+        "Object-level access to the whole bucket ({actions}) as bucket.grant_{verb} writes it: keys are "
+        "per-video prefixes created at run time, so no narrower static resource exists."
+    )
+    read = ["Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*"]
+    write = ["Action::s3:Abort*", "Action::s3:DeleteObject*"]
+    return {
+        spec.READ: _Access(bucket.grant_read, [*read, objects], reason.format(actions="read", verb="read")),
+        spec.WRITE: _Access(
+            bucket.grant_write, [*write, objects], reason.format(actions="write", verb="write")
+        ),
+        spec.READ_WRITE: _Access(
+            bucket.grant_read_write,
+            [*read, *write, objects],
+            reason.format(actions="read and write", verb="read_write"),
+        ),
+    }
+
+
+def _table_access(table: dynamodb.ITable) -> dict[str, _Access]:
+    indexes = [arn_finding(table, "/index/*")]
+    reason = (
+        "Queries through the table's global secondary indexes (declared on the PynamoDB model): "
+        "'<table ARN>/index/*' as table.grant_*_data writes it."
+    )
+    return {
+        spec.READ: _Access(table.grant_read_data, indexes, reason),
+        spec.WRITE: _Access(table.grant_write_data, indexes, reason),
+        spec.READ_WRITE: _Access(table.grant_read_write_data, indexes, reason),
+    }
+
+
+class VodStack(Stack):
+    def __init__(self, scope: Construct, construct_id_: str, *, config: StackConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope, construct_id_, description="Serverless video-on-demand platform (vod-platform)", **kwargs
+        )
+        self.config = config
+
+        self.storage = StorageConstruct(
+            self,
+            "Storage",
+            table_schemas=spec.table_schemas(),
+            upload_cors_origins=config.cors_allowed_origins,
+        )
+        self.events = EventsConstruct(self, "Events")
+        self.cdn = CdnConstruct(
+            self,
+            "Cdn",
+            media_bucket=self.storage.media_bucket,
+            log_bucket=self.storage.log_bucket,
+            public_key_pem=config.cloudfront_public_key_pem,
+            cors_origins=config.cors_allowed_origins,
+        )
+        # Created by the deployer (never in a template): the private half of the signing key.
+        self.private_key_secret = secretsmanager.Secret.from_secret_name_v2(
+            self, "CloudFrontPrivateKey", config.cloudfront_private_key_secret_name
+        )
+        self.functions = FunctionsConstruct(
+            self,
+            "Functions",
+            specs=spec.FUNCTIONS,
+            architecture=config.architecture,
+            requirements=bundling.runtime_requirements(),
+        )
+        self.pipeline = PipelineConstruct(
+            self,
+            "Pipeline",
+            state_machine_specs=spec.STATE_MACHINES,
+            rule_specs=spec.EXECUTION_RULES,
+            functions=self.functions.by_name,
+        )
+
+        self.buckets: dict[str, s3.Bucket] = {
+            "upload_bucket": self.storage.upload_bucket,
+            "media_bucket": self.storage.media_bucket,
+        }
+        self.tables: dict[str, dynamodb.Table] = {
+            f"{name}_table": table for name, table in self.storage.tables.items()
+        }
+        self.resources = spec.Resources(
+            videos_table=self.tables["videos_table"].table_name,
+            upload_bucket=self.storage.upload_bucket.bucket_name,
+            media_bucket=self.storage.media_bucket.bucket_name,
+            event_bus_name=self.events.bus.event_bus_name,
+            state_machine_arn=self.pipeline_state_machine.state_machine_arn,
+            cdn_base_url=self.cdn.base_url,
+            cloudfront_key_pair_id=self.cdn.public_key.public_key_id,
+            cloudfront_private_key_secret=self.private_key_secret.secret_name,
+        )
+        self.functions.set_environment(self.resources, {**BASE_FUNCTION_SETTINGS, **config.function_settings})
+        self._grant_declared_access()
+
+        self.ingest = IngestConstruct(
+            self,
+            "Ingest",
+            queue_specs=spec.QUEUES,
+            notification_specs=spec.BUCKET_NOTIFICATIONS,
+            functions=self.functions.by_name,
+            buckets=self.buckets,
+        )
+        self.api = ApiConstruct(
+            self,
+            "Api",
+            route_specs=spec.ROUTES,
+            functions=self.functions.by_name,
+            cors_origins=config.cors_allowed_origins,
+            throttle_rate_limit=config.api_throttle_rate_limit,
+            throttle_burst_limit=config.api_throttle_burst_limit,
+        )
+        self.monitoring = MonitoringConstruct(
+            self,
+            "Monitoring",
+            alarms=[*self.ingest.alarms, *self.pipeline.alarms],
+            functions=self.functions.by_name,
+            state_machines=self.pipeline.state_machines,
+            alarm_email=config.alarm_email,
+        )
+        self._outputs()
+
+    @property
+    def pipeline_state_machine(self) -> sfn.StateMachine:
+        """The state machine behind ``Resources.state_machine_arn`` and ``starts_executions``."""
+        if len(spec.STATE_MACHINES) != 1:
+            raise ValueError("spec declares several state machines: say which one starts_executions means")
+        return self.pipeline.state_machines[spec.STATE_MACHINES[0].name]
+
+    def _grant_declared_access(self) -> None:
+        """Each function's role gets exactly what its FunctionSpec declares, nothing more."""
+        access: dict[str, dict[str, _Access]] = {
+            **{name: _bucket_access(bucket) for name, bucket in self.buckets.items()},
+            **{name: _table_access(table) for name, table in self.tables.items()},
+        }
+        for name, fn_spec in self.functions.specs.items():
+            fn = self.functions.by_name[name]
+            role = fn.role
+            assert role is not None
+            for resource, mode in fn_spec.grants.items():
+                if resource not in access:
+                    raise KeyError(
+                        f"{name}: grant on unknown resource {resource!r} (known: {sorted(access)})"
+                    )
+                granted = access[resource][mode]
+                granted.grant(fn)
+                suppress(role, "IAM5", granted.reason, findings=granted.wildcard_findings)
+            if fn_spec.starts_executions:
+                self.pipeline_state_machine.grant_start_execution(fn)
+            if fn_spec.puts_events:
+                self.events.bus.grant_put_events_to(fn)
+            if fn_spec.reads_secret:
+                self.private_key_secret.grant_read(fn)
+
+    def _outputs(self) -> None:
+        outputs: dict[str, tuple[str, str]] = {
+            "ApiUrl": (self.api.url, "HTTP API base URL"),
+            "CdnBaseUrl": (self.cdn.base_url, "CloudFront base URL for playback"),
+            "CloudFrontKeyPairId": (self.cdn.public_key.public_key_id, "Key-Pair-Id of signed URLs"),
+            "UserPoolId": (self.api.user_pool.user_pool_id, "Cognito user pool"),
+            "UserPoolClientId": (self.api.user_pool_client.user_pool_client_id, "Cognito app client (SPA)"),
+            "UploadBucketName": (self.storage.upload_bucket.bucket_name, "Uploads land here"),
+            "MediaBucketName": (self.storage.media_bucket.bucket_name, "HLS outputs"),
+            "EventBusName": (self.events.bus.event_bus_name, "Domain events"),
+            "StateMachineArn": (self.pipeline_state_machine.state_machine_arn, "Media pipeline"),
+            "AlarmTopicArn": (self.monitoring.topic.topic_arn, "Subscribe to receive alarms"),
+        }
+        for name, table in self.tables.items():
+            outputs[f"{construct_id(name)}Name"] = (table.table_name, f"DynamoDB table {name}")
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

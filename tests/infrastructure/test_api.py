@@ -1,0 +1,120 @@
+"""The HTTP API: every declared route, JWT from Cognito except where the spec says public."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.shared.auth import ROLES
+from infra import spec
+from tests.infrastructure.conftest import Synthesized
+
+PUBLIC_ROUTES = {"GET /health", "GET /v1/openapi.json"}
+
+
+def _routes(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in synthesized.of_type("AWS::ApiGatewayV2::Route").values()
+    }
+
+
+def _authorizer_id(synthesized: Synthesized) -> str:
+    (authorizer_id,) = synthesized.of_type("AWS::ApiGatewayV2::Authorizer")
+    return authorizer_id
+
+
+def test_jwt_authorizer_trusts_the_user_pool_and_its_client(synthesized: Synthesized) -> None:
+    api = synthesized.stack.api
+    props = synthesized.resources[_authorizer_id(synthesized)]["Properties"]
+    assert props["AuthorizerType"] == "JWT"
+    assert props["IdentitySource"] == ["$request.header.Authorization"]
+    assert props["JwtConfiguration"] == {
+        "Audience": [{"Ref": synthesized.logical_id(api.user_pool_client)}],
+        "Issuer": {
+            "Fn::Join": [
+                "",
+                [
+                    "https://cognito-idp.",
+                    {"Ref": "AWS::Region"},
+                    ".amazonaws.com/",
+                    {"Ref": synthesized.logical_id(api.user_pool)},
+                ],
+            ]
+        },
+    }
+
+
+def test_every_declared_route_exists_with_its_authorization(synthesized: Synthesized) -> None:
+    routes = _routes(synthesized)
+    integrations = synthesized.of_type("AWS::ApiGatewayV2::Integration")
+    assert set(routes) == {f"{r.method} {r.path}" for r in spec.ROUTES}
+    for route in spec.ROUTES:
+        props = routes[f"{route.method} {route.path}"]
+        if route.auth:
+            assert props["AuthorizationType"] == "JWT"
+            assert props["AuthorizerId"] == {"Ref": _authorizer_id(synthesized)}
+        else:
+            assert props["AuthorizationType"] == "NONE"
+            assert "AuthorizerId" not in props
+        integration_id = props["Target"]["Fn::Join"][1][1]["Ref"]
+        assert integrations[integration_id]["Properties"]["IntegrationUri"] == {
+            "Fn::GetAtt": [synthesized.function_id(route.function), "Arn"]
+        }
+
+
+def test_only_health_and_openapi_are_public(synthesized: Synthesized) -> None:
+    for route_key, props in _routes(synthesized).items():
+        path = route_key.split(" ", 1)[1]
+        if route_key in PUBLIC_ROUTES:
+            assert props["AuthorizationType"] == "NONE", route_key
+        elif path.startswith("/v1"):
+            assert props["AuthorizationType"] == "JWT", route_key
+    assert set(_routes(synthesized)) >= PUBLIC_ROUTES
+
+
+def test_default_stage_logs_json_and_throttles(synthesized: Synthesized) -> None:
+    (stage,) = synthesized.of_type("AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    log_format = json.loads(props["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["routeKey"] == "$context.routeKey"
+    assert props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    config = synthesized.stack.config
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": config.api_throttle_burst_limit,
+        "ThrottlingRateLimit": config.api_throttle_rate_limit,
+    }
+
+
+def test_cors_preflight_allows_the_authorization_header(synthesized: Synthesized) -> None:
+    (api,) = synthesized.of_type("AWS::ApiGatewayV2::Api").values()
+    cors = api["Properties"]["CorsConfiguration"]
+    assert {"Authorization", "Content-Type"} <= set(cors["AllowHeaders"])
+
+
+def test_user_pool_is_invitation_only_with_mfa_and_the_platform_groups(synthesized: Synthesized) -> None:
+    (pool,) = synthesized.of_type("AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Properties"]["MfaConfiguration"] == "ON"
+    groups = {
+        g["Properties"]["GroupName"] for g in synthesized.of_type("AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == set(ROLES)
+    (client,) = synthesized.of_type("AWS::Cognito::UserPoolClient").values()
+    assert client["Properties"]["GenerateSecret"] is False
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in spec.ROUTES if not r.auth], ids=lambda r: f"{r.method} {r.path}"
+)
+def test_public_routes_carry_a_written_nag_acknowledgment(
+    synthesized: Synthesized, route: spec.RouteSpec
+) -> None:
+    route_id = synthesized.logical_id(synthesized.stack.api.routes[f"{route.method} {route.path}"])
+    rules = synthesized.resources[route_id]["Metadata"]["cdk_nag"]["rules_to_suppress"]
+    assert [r["id"] for r in rules] == ["AwsSolutions-APIG4"]
