@@ -56,8 +56,14 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# CF_PUBLIC_KEY: the PEM public key of the CloudFront signing pair. Without it, synth uses the
+# embedded mode's development key from .vod/ (fine for a look at the template, not for a deploy).
+CF_PUBLIC_KEY ?=
 synth: setup
-	$(BIN)/python -m infra.app
+	@if [ -n "$(CF_PUBLIC_KEY)" ]; then pem="$$(cat $(CF_PUBLIC_KEY))"; else \
+	  echo "synth: no CF_PUBLIC_KEY=<file.pem> given; using the local development key"; \
+	  pem="$$($(BIN)/python -c 'from infra.local.keys import CloudFrontKeys; print(CloudFrontKeys().public_pem)')"; fi; \
+	$(BIN)/python -m infra.app -c cloudfront_public_key_pem="$$pem"
 
 layers: setup
 	$(BIN)/python layers/build_layers.py media --arch all

@@ -75,11 +75,6 @@ def test_state_machine_is_standard_logs_everything_and_traces(
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ASL file has no top-level TimeoutSeconds and CDK ignores StateMachineProps.timeout for "
-    "a definition from a file: spec.timeout_s does not reach AWS until the file declares it",
-)
 @pytest.mark.parametrize("machine", spec.STATE_MACHINES, ids=lambda m: m.name)
 def test_execution_timeout_of_the_spec_is_in_the_definition(machine: spec.StateMachineSpec) -> None:
     assert json.loads(machine.path.read_text()).get("TimeoutSeconds") == machine.timeout_s

@@ -1,0 +1,172 @@
+"""``make bench``: measured figures, written as JSON to tests/bench/results/.
+
+pipeline: a generated 60 s 1080p30 source, upload-to-READY through the embedded stack, against
+one hand-written ffmpeg command producing the same 4-rung HLS ladder on the same machine, run
+one after the other (never concurrently, so neither steals the other's cores).
+package sizes: the function code asset and the layers, as a deploy would ship them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def generate_source(path: Path, seconds: int = 60) -> Path:
+    if path.exists():
+        return path
+    subprocess.run(
+        [
+            "ffmpeg", "-y", "-v", "error",
+            "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def handwritten_ladder(source: Path, out: Path, preset: str = "veryfast") -> float:
+    """The reference: what an engineer would type for the same ladder, one decode, one process."""
+    out.mkdir(parents=True, exist_ok=True)
+    rungs = [("1080p", 1920, 1080, "5000k"), ("720p", 1280, 720, "3000k"), ("480p", 854, 480, "1500k"),
+             ("360p", 640, 360, "800k")]  # fmt: skip
+    split = f"[0:v]split={len(rungs)}" + "".join(f"[v{i}]" for i in range(len(rungs)))
+    scales = ";".join(f"[v{i}]scale={w}:{h}[o{i}]" for i, (_, w, h, _) in enumerate(rungs))
+    cmd = ["ffmpeg", "-y", "-v", "error", "-i", str(source), "-filter_complex", f"{split};{scales}"]
+    for i, (name, _, _, rate) in enumerate(rungs):
+        (out / name).mkdir(exist_ok=True)
+        cmd += [
+            "-map", f"[o{i}]", "-map", "0:a",
+            "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-b:v", rate, "-maxrate", rate,
+            "-bufsize", rate, "-g", "120", "-keyint_min", "120", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
+            "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
+            "-hls_segment_filename", str(out / name / "seg_%05d.ts"), str(out / name / "index.m3u8"),
+        ]  # fmt: skip
+    started = time.monotonic()
+    subprocess.run(cmd, check=True)
+    return time.monotonic() - started
+
+
+def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
+    from infra.local.emulator import EmbeddedStack
+
+    stack = EmbeddedStack(directory=state, overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"}).start()
+    try:
+        assert stack.api is not None
+        api = stack.api.url
+        headers = {"Authorization": f"Bearer {stack.issuer.issue(sub='bench', roles=['uploader'])}"}
+        created = requests.post(f"{api}/v1/videos", json={"title": "bench"}, headers=headers, timeout=30).json()
+        started = time.monotonic()
+        with source.open("rb") as body:
+            requests.put(
+                created["upload"]["url"], data=body, headers=created["upload"]["headers"], timeout=600
+            ).raise_for_status()
+        video = stack.wait_for_status(created["id"], {"READY", "FAILED", "REJECTED"}, timeout=1200)
+        elapsed = time.monotonic() - started
+        if video["status"]["S"] != "READY":
+            raise RuntimeError(f"bench video ended {video['status']['S']}: {video.get('reason')}")
+        steps = _step_durations(stack, created["id"])
+        return {"upload_to_ready_s": round(elapsed, 2), "steps_s": steps}
+    finally:
+        stack.stop()
+
+
+def _step_durations(stack: Any, video_id: str) -> dict[str, float]:
+    sfn = stack.client("stepfunctions")
+    arn = stack.state_machines["media-pipeline"]
+    run = next(r for r in sfn.list_executions(stateMachineArn=arn)["executions"] if r["name"].startswith(video_id))
+    events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    durations: dict[str, float] = {}
+    entered: dict[str, Any] = {}
+    for ev in events:
+        if ev["type"].endswith("StateEntered"):
+            entered[ev["stateEnteredEventDetails"]["name"]] = ev["timestamp"]
+        elif ev["type"].endswith("StateExited"):
+            name = ev["stateExitedEventDetails"]["name"]
+            if name in entered:
+                durations[name] = round((ev["timestamp"] - entered[name]).total_seconds(), 2)
+    return durations
+
+
+def _dir_zip_size(path: Path, pattern: str = "**/*") -> int:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(path.glob(pattern)):
+            if file.is_file() and "__pycache__" not in file.parts:
+                zf.write(file, file.relative_to(path.parent))
+    return len(buf.getvalue())
+
+
+def package_sizes() -> dict[str, Any]:
+    sizes: dict[str, Any] = {"function_code_zip_bytes": _dir_zip_size(ROOT / "functions", "**/*.py")}
+    for arch in ("x86_64", "arm64"):
+        media = ROOT / "layers" / "media" / "dist" / arch
+        if media.exists():
+            sizes[f"media_layer_{arch}_zip_bytes"] = _dir_zip_size(media)
+    return sizes
+
+
+def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="vod-bench-"))
+    try:
+        source = generate_source(work / "source-1080p60s.mp4", seconds=args.seconds)
+        baseline = handwritten_ladder(source, work / "reference")
+        pipeline = pipeline_upload_to_ready(source, work / "state")
+        return {
+            "source": f"{args.seconds}s 1920x1080 30fps H.264 + AAC (testsrc2 + sine)",
+            "handwritten_ffmpeg_s": round(baseline, 2),
+            **pipeline,
+            "ratio": round(pipeline["upload_to_ready_s"] / baseline, 3),
+            "target_ratio": 1.25,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--only", choices=["pipeline", "sizes"], default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("VOD_STATE_DIR", str(Path(tempfile.gettempdir()) / "vod-bench-state"))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if args.only in (None, "sizes"):
+        results["package_sizes"] = package_sizes()
+    if args.only in (None, "pipeline"):
+        results["pipeline"] = bench_pipeline(args)
+    out = RESULTS / "bench.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    ratio = results.get("pipeline", {}).get("ratio")
+    if ratio is not None and ratio > 1.25:
+        print(f"pipeline ratio {ratio} is above the 1.25 target", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

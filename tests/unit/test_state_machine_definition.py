@@ -1,0 +1,90 @@
+"""The Saga's definition: every task retried on transient errors, caught, compensated, timed out."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from infra import spec
+
+TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "TransientError",
+}
+
+
+@pytest.fixture(params=spec.STATE_MACHINES, ids=lambda m: m.name)
+def machine(request: pytest.FixtureRequest) -> spec.StateMachineSpec:
+    machine: spec.StateMachineSpec = request.param
+    return machine
+
+
+def _states(machine: spec.StateMachineSpec) -> dict[str, Any]:
+    states: dict[str, Any] = json.loads(machine.path.read_text())["States"]
+    return states
+
+
+def _function_of(state: dict[str, Any], machine: spec.StateMachineSpec) -> spec.FunctionSpec:
+    placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Resource"])
+    assert placeholder, state["Resource"]
+    return spec.FUNCTIONS_BY_NAME[machine.function_substitutions[placeholder.group(1)]]
+
+
+def test_placeholders_are_exactly_the_declared_substitutions(machine: spec.StateMachineSpec) -> None:
+    text = machine.path.read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(machine.function_substitutions)
+    arns = {fn.name: f"arn:aws:lambda:us-east-1:1:function:{fn.name}" for fn in spec.FUNCTIONS}
+    assert "${" not in machine.definition(arns)
+
+
+def test_the_definition_uses_jsonpath_only(machine: spec.StateMachineSpec) -> None:
+    definition = json.loads(machine.path.read_text())
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+    assert "{%" not in machine.path.read_text()
+
+
+def test_forward_tasks_retry_transient_errors_with_the_required_backoff(machine: spec.StateMachineSpec) -> None:
+    for name in ("Probe", "Transcode", "Thumbnails", "Publish"):
+        [retry] = _states(machine)[name]["Retry"]
+        assert set(retry["ErrorEquals"]) == TRANSIENT
+        assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxAttempts"]) == (1, 3, 3)
+
+
+def test_every_forward_task_is_caught_and_routed_to_compensation(machine: spec.StateMachineSpec) -> None:
+    states = _states(machine)
+    for name in ("Probe", "Transcode", "Thumbnails", "Publish"):
+        [catch] = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert catch["ResultPath"] == "$.error"
+        marker = states[catch["Next"]]
+        assert marker["Result"] == name.lower()
+        assert marker["Next"] == "Compensate"
+
+
+def test_compensation_is_retried_and_ends_rejected_or_failed(machine: spec.StateMachineSpec) -> None:
+    states = _states(machine)
+    [retry] = states["Compensate"]["Retry"]
+    assert retry["ErrorEquals"] == ["States.ALL"]
+    assert retry["MaxAttempts"] >= 3
+    outcome = states[states["Compensate"]["Next"]]
+    assert outcome["Type"] == "Choice"
+    assert states[outcome["Choices"][0]["Next"]]["Type"] == "Succeed"
+    assert states[outcome["Default"]]["Type"] == "Fail"
+
+
+def test_every_task_has_a_timeout_longer_than_its_function(machine: spec.StateMachineSpec) -> None:
+    tasks = {n: s for n, s in _states(machine).items() if s["Type"] == "Task"}
+    assert tasks
+    for name, state in tasks.items():
+        fn = _function_of(state, machine)
+        assert fn.timeout_s < state["TimeoutSeconds"] <= fn.timeout_s + 60, name
+
+
+def test_the_execution_has_an_overall_timeout(machine: spec.StateMachineSpec) -> None:
+    assert json.loads(machine.path.read_text())["TimeoutSeconds"] == machine.timeout_s
