@@ -18,6 +18,7 @@ _SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 def client(service: str) -> Any:
     from functions.shared.settings import get_settings
 
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()  # ``service`` is dynamic: boto3-stubs' overloads are literal
+    return session.client(
         service, region_name=get_settings().aws_region, config=_SERVICE_CONFIG.get(service, _CONFIG)
     )

@@ -97,7 +97,8 @@ class EmbeddedStack:
 
     # -- clients for the embedded AWS ---------------------------------------------------------
     def client(self, service: str) -> Any:
-        return boto3.client(
+        make: Any = boto3.client  # ``service`` is dynamic: boto3-stubs' overloads are literal
+        return make(
             service,
             endpoint_url=self.moto_url,
             region_name=provision.REGION,
@@ -197,7 +198,7 @@ class EmbeddedStack:
                             continue
                         seen.add(execution["executionArn"])
                         detail = sfn.describe_execution(executionArn=execution["executionArn"])
-                        event = {
+                        event: dict[str, Any] = {
                             "version": "0",
                             "source": "aws.states",
                             "detail-type": "Step Functions Execution Status Change",

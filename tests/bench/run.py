@@ -75,7 +75,9 @@ def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
         assert stack.api is not None
         api = stack.api.url
         headers = {"Authorization": f"Bearer {stack.issuer.issue(sub='bench', roles=['uploader'])}"}
-        created = requests.post(f"{api}/v1/videos", json={"title": "bench"}, headers=headers, timeout=30).json()
+        created = requests.post(
+            f"{api}/v1/videos", json={"title": "bench"}, headers=headers, timeout=30
+        ).json()
         started = time.monotonic()
         with source.open("rb") as body:
             requests.put(
@@ -94,7 +96,9 @@ def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
 def _step_durations(stack: Any, video_id: str) -> dict[str, float]:
     sfn = stack.client("stepfunctions")
     arn = stack.state_machines["media-pipeline"]
-    run = next(r for r in sfn.list_executions(stateMachineArn=arn)["executions"] if r["name"].startswith(video_id))
+    run = next(
+        r for r in sfn.list_executions(stateMachineArn=arn)["executions"] if r["name"].startswith(video_id)
+    )
     events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
     durations: dict[str, float] = {}
     entered: dict[str, Any] = {}
@@ -151,7 +155,11 @@ def main() -> int:
     os.environ.setdefault("VOD_STATE_DIR", str(Path(tempfile.gettempdir()) / "vod-bench-state"))
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+        },
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     if args.only in (None, "sizes"):

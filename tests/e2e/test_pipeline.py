@@ -38,8 +38,14 @@ def test_happy_path_reaches_ready_with_renditions_poster_and_storyboard(
     assert ready_video["status"] == "READY", ready_video
     assert ready_video["duration_seconds"] == pytest.approx(9, abs=0.2)
     assert (ready_video["width"], ready_video["height"]) == (1280, 720)
-    assert [(r["width"], r["height"]) for r in ready_video["renditions"]] == [(1280, 720), (854, 480), (640, 360)]
-    assert all(r["bitrate"] > 0 and r["playlist_key"].endswith("index.m3u8") for r in ready_video["renditions"])
+    assert [(r["width"], r["height"]) for r in ready_video["renditions"]] == [
+        (1280, 720),
+        (854, 480),
+        (640, 360),
+    ]
+    assert all(
+        r["bitrate"] > 0 and r["playlist_key"].endswith("index.m3u8") for r in ready_video["renditions"]
+    )
     stored = set(client.objects_under(keys.output_prefix(ready_video["id"])))
     assert ready_video["poster_key"] in stored
     assert ready_video["storyboard_key"] in stored
@@ -64,7 +70,9 @@ def test_signed_url_plays_master_variants_and_segments_through_the_edge(
     assert master.is_variant and len(master.playlists) == 3
     for variant in master.playlists:
         info = variant.stream_info
-        assert info.bandwidth and info.average_bandwidth and info.resolution and info.codecs and info.frame_rate
+        assert (
+            info.bandwidth and info.average_bandwidth and info.resolution and info.codecs and info.frame_rate
+        )
         playlist_url = urljoin(url, variant.uri)
         playlist_resp = requests.get(playlist_url, timeout=10)
         assert playlist_resp.status_code == 200
@@ -163,7 +171,19 @@ def _truncated_mp4(media_dir: Path) -> Path:
 def _audio_only(media_dir: Path) -> Path:
     path = media_dir / "audio.m4a"
     subprocess.run(
-        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=2", "-c:a", "aac", str(path)],
+        [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=2",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -183,7 +203,12 @@ def _empty(media_dir: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("make", "reason"),
-    [(_empty, "empty_file"), (_text_file, "not_media"), (_truncated_mp4, "truncated"), (_audio_only, "no_video_stream")],
+    [
+        (_empty, "empty_file"),
+        (_text_file, "not_media"),
+        (_truncated_mp4, "truncated"),
+        (_audio_only, "no_video_stream"),
+    ],
 )
 def test_bad_inputs_end_rejected_with_their_reason(
     make: Callable[[Path], Path], reason: str, client: Client, media_dir: Path
@@ -266,7 +291,9 @@ def test_an_aborted_execution_is_marked_failed_by_the_safety_net(
     while not client.executions_for(video_id) and time.monotonic() < deadline:
         time.sleep(0.1)
     [run] = client.executions_for(video_id)
-    stack.client("stepfunctions").stop_execution(executionArn=run["executionArn"], error="Operator", cause="test")
+    stack.client("stepfunctions").stop_execution(
+        executionArn=run["executionArn"], error="Operator", cause="test"
+    )
     video = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=60)
     assert video["status"] == "FAILED"
     assert video["reason"] == "execution_aborted"

@@ -30,7 +30,9 @@ def test_cognito_groups_in_every_shape_api_gateway_sends(value: object, roles: s
 
 
 def test_principal_needs_a_subject_and_keeps_only_known_roles() -> None:
-    event = {"requestContext": {"authorizer": {"jwt": {"claims": {"sub": "s1", "cognito:groups": "[admin root]"}}}}}
+    event = {
+        "requestContext": {"authorizer": {"jwt": {"claims": {"sub": "s1", "cognito:groups": "[admin root]"}}}}
+    }
     principal = principal_from_event(event)
     assert principal.sub == "s1"
     assert principal.roles == {"admin"}
@@ -50,7 +52,9 @@ def test_principal_needs_a_subject_and_keeps_only_known_roles() -> None:
         ("GET", "/v1/videos/abc/playback", "ANY /v1/videos/{proxy+}", {"proxy": "abc/playback"}),
     ],
 )
-def test_routes_match_like_api_gateway(method: str, path: str, route_key: str, params: dict[str, str]) -> None:
+def test_routes_match_like_api_gateway(
+    method: str, path: str, route_key: str, params: dict[str, str]
+) -> None:
     found = match_route(method, path)
     assert found is not None
     compiled, matched = found
@@ -125,4 +129,4 @@ def test_terminal_states_have_no_way_out_except_a_retry_of_failed() -> None:
     assert ALLOWED_TRANSITIONS[VideoStatus.REJECTED] == frozenset()
     assert ALLOWED_TRANSITIONS[VideoStatus.FAILED] == {VideoStatus.UPLOADED}
     assert sources_of(VideoStatus.READY) == {VideoStatus.PROCESSING}
-    assert TERMINAL == {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}
+    assert {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED} == TERMINAL

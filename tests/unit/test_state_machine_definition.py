@@ -49,7 +49,9 @@ def test_the_definition_uses_jsonpath_only(machine: spec.StateMachineSpec) -> No
     assert "{%" not in machine.path.read_text()
 
 
-def test_forward_tasks_retry_transient_errors_with_the_required_backoff(machine: spec.StateMachineSpec) -> None:
+def test_forward_tasks_retry_transient_errors_with_the_required_backoff(
+    machine: spec.StateMachineSpec,
+) -> None:
     for name in ("Probe", "Transcode", "Thumbnails", "Publish"):
         [retry] = _states(machine)[name]["Retry"]
         assert set(retry["ErrorEquals"]) == TRANSIENT

@@ -82,6 +82,7 @@ def table_schema(model: type[Model]) -> dict[str, Any]:
 
     hash_key = model._hash_keyname
     range_key = model._range_keyname
+    assert hash_key is not None, f"{model.__name__} has no hash key"
     indexes = []
     for index in model._indexes.values():
         idx_hash = idx_range = None

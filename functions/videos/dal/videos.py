@@ -22,7 +22,7 @@ def _model() -> type[VideoModel]:
     settings = get_settings()
     if _bound_table != settings.videos_table:
         VideoModel.Meta.table_name = settings.videos_table
-        VideoModel.Meta.region = settings.aws_region
+        VideoModel.Meta.region = settings.aws_region  # type: ignore[attr-defined]
         VideoModel._connection = None
         _bound_table = settings.videos_table
     return VideoModel

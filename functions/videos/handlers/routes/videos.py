@@ -91,5 +91,8 @@ def create_playback(
     principal = principal_from_event(event.raw_event)
     logger.append_keys(video_id=video_id)
     return playback.create_playback(
-        principal, video_id, request or PlaybackRequest(), event.request_context.http.source_ip
+        principal,
+        video_id,
+        request or PlaybackRequest(),
+        event.raw_event["requestContext"]["http"]["sourceIp"],
     )
