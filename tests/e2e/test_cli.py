@@ -1,0 +1,101 @@
+"""The `vod` CLI as a user runs it: `local up` in the foreground, then token/upload/status/play."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.emulator import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    state = tmp_path_factory.mktemp("cli-state")
+    env = {**os.environ, "VOD_STATE_DIR": str(state), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "local", "up", "--api-port", str(free_port()),
+         "--cdn-port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: dict[str, str] = {}
+    deadline = time.monotonic() + 60
+    while len(lines) < 2 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(("API ", "CDN ")):
+            key, url = line.split()[:2]
+            lines[key] = url
+    assert set(lines) == {"API", "CDN"}, "vod local up did not print its API and CDN lines"
+    yield {"api": lines["API"], "cdn": lines["CDN"], "state": str(state), "pid": str(proc.pid)}
+    # Then a SIGTERM stops it cleanly, with exit code 0
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not (state / "endpoints.json").exists()
+
+
+def _vod(running: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VOD_STATE_DIR": running["state"]}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=300,
+    )
+
+
+def test_token_is_accepted_by_the_running_api(running: dict[str, str]) -> None:
+    token = _vod(running, "token", "--role", "uploader", "--sub", "alice").stdout.strip()
+    resp = requests.post(
+        f"{running['api']}/v1/videos",
+        json={"title": "t"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert resp.status_code == 201
+    assert resp.json()["owner"] == "alice"
+    viewer = _vod(running, "token", "--role", "viewer").stdout.strip()
+    denied = requests.post(
+        f"{running['api']}/v1/videos",
+        json={"title": "t"},
+        headers={"Authorization": f"Bearer {viewer}"},
+        timeout=10,
+    )
+    assert denied.status_code == 403
+
+
+def test_upload_wait_status_and_play(running: dict[str, str], small_clip: Path) -> None:
+    # When a file is uploaded with --wait
+    out = _vod(running, "upload", str(small_clip), "--title", "from the cli", "--wait").stdout
+    # Then it reports the id and ends READY
+    video_id = out.split()[1]
+    assert "READY" in out.splitlines()[-1]
+    status = json.loads(_vod(running, "status", video_id).stdout)
+    assert status["status"] == "READY"
+    assert status["title"] == "from the cli"
+    url = _vod(running, "play", video_id).stdout.strip()
+    assert url.startswith(f"{running['cdn']}/videos/{video_id}/hls/master.m3u8?")
+    assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_cli_errors_are_clear(running: dict[str, str], tmp_path: Path) -> None:
+    missing = _vod(running, "upload", str(tmp_path / "nope.mp4"), "--title", "x", check=False)
+    assert missing.returncode != 0
+    assert "no such file" in missing.stderr
+    unknown = _vod(running, "status", "0" * 32, check=False)
+    assert unknown.returncode != 0
+    assert "404" in unknown.stderr

@@ -1,0 +1,45 @@
+"""Every handler logs structured JSON with a correlation id and the video id, and emits EMF metrics."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from infra import spec
+from tests.integration.conftest import ApiCall
+
+
+def _json_lines(text: str) -> list[dict]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_api_logs_carry_correlation_and_video_ids(api: ApiCall, capsys: pytest.CaptureFixture[str]) -> None:
+    from functions.shared.observability import logger
+
+    logger.setLevel("INFO")
+    resp = api("POST", "/v1/videos", body={"title": "observed"})
+    assert resp.status == 201
+    logs = _json_lines(capsys.readouterr().out)
+    created = [line for line in logs if line.get("message") == "video created"]
+    assert created, logs
+    assert created[0]["video_id"] == resp.body["id"]
+    assert created[0]["correlation_id"]
+    assert created[0]["function_name"] == "videos-api"
+
+
+@pytest.mark.parametrize("fn", spec.FUNCTIONS, ids=lambda f: f.name)
+def test_every_handler_uses_the_shared_observability_module(fn: spec.FunctionSpec) -> None:
+    from functions.shared import observability
+
+    module = importlib.import_module(fn.module)
+    assert getattr(module, "logger", None) is observability.logger
+    assert getattr(module, "metrics", None) is observability.metrics
+    assert getattr(module, "tracer", None) is observability.tracer
