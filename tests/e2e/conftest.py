@@ -12,10 +12,19 @@ import requests
 
 from infra.local.emulator import EmbeddedStack
 
+MULTIPART_THRESHOLD = 8 * 1024 * 1024
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    embedded = EmbeddedStack(directory=tmp_path_factory.mktemp("vod-state")).start()
+    # A low multipart threshold so a 12 MB test file takes the multipart path (parts >= 5 MiB).
+    embedded = EmbeddedStack(
+        directory=tmp_path_factory.mktemp("vod-state"),
+        overrides={
+            "MULTIPART_THRESHOLD_BYTES": str(MULTIPART_THRESHOLD),
+            "MULTIPART_PART_BYTES": str(5 * 1024 * 1024),
+        },
+    ).start()
     yield embedded
     embedded.stop()
 
