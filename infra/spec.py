@@ -66,6 +66,9 @@ class FunctionSpec:
     puts_events: bool = False
     reads_secret: bool = False
     ephemeral_storage_mb: int = 512
+    # A Function URL with AuthType AWS_IAM: reachable only by a CloudFront distribution
+    # through origin access control (the stack grants the distribution, and nobody else).
+    function_url: bool = False
 
     @property
     def media(self) -> bool:
@@ -79,6 +82,11 @@ class FunctionSpec:
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
 
+
+# CloudFront's cache behaviour for HLS playlists and the function behind it (a Function URL origin,
+# infra.constructs.cdn_construct); the local edge (infra.local.edge) routes the same paths to it.
+PLAYLIST_PATH_PATTERN = "*.m3u8"
+PLAYLIST_ORIGIN = "playlist-origin"
 
 _BASE_ENV = ("VIDEOS_TABLE", "EVENT_BUS_NAME")
 _MEDIA_ENV = (*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET")
@@ -182,19 +190,35 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
         puts_events=True,
     ),
+    FunctionSpec(
+        name=PLAYLIST_ORIGIN,
+        handler="functions.playback.handlers.handle_playlist.handler",
+        service="playback",
+        description="CloudFront origin of *.m3u8: copies the viewer's signed query into every playlist URI",
+        memory_mb=512,
+        timeout_s=10,
+        env=("MEDIA_BUCKET",),
+        grants={"media_bucket": READ},
+        function_url=True,
+    ),
 )
 
 FUNCTIONS_BY_NAME = {f.name: f for f in FUNCTIONS}
 
 
 def function_environment(fn: FunctionSpec, res: Resources, settings: Mapping[str, str]) -> dict[str, str]:
-    """The environment of one function: its resources, its service name, and the deployer's settings."""
+    """The environment of one function: its resources, its service name, the Powertools settings
+    every function shares, and the deployer's settings (which win)."""
     env = {key: getattr(res, RESOURCE_ENV[key]) for key in fn.env}
     env.update(
         {
             "POWERTOOLS_SERVICE_NAME": fn.service,
             "POWERTOOLS_METRICS_NAMESPACE": "Vod",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Signed playback URLs and presigned upload URLs travel in events and responses:
+            # keep them out of logs and X-Ray traces.
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         }
     )
     env.update(settings)

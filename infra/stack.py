@@ -29,13 +29,6 @@ from infra.constructs.storage_construct import StorageConstruct
 
 DEFAULT_PRIVATE_KEY_SECRET_NAME = "vod/cloudfront-private-key"  # noqa: S105 - a name, not a secret
 
-# Settings every function gets on top of spec.function_environment's own. The API answers with
-# presigned upload URLs and signed playback URLs: they must not be copied into X-Ray traces.
-BASE_FUNCTION_SETTINGS = {
-    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
-    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
-}
-
 
 def _string_list(value: Any) -> tuple[str, ...]:
     """Context from cdk.json is JSON; from ``cdk -c key=value`` it is a string (JSON or a,b,c)."""
@@ -152,14 +145,6 @@ class VodStack(Stack):
             upload_cors_origins=config.cors_allowed_origins,
         )
         self.events = EventsConstruct(self, "Events")
-        self.cdn = CdnConstruct(
-            self,
-            "Cdn",
-            media_bucket=self.storage.media_bucket,
-            log_bucket=self.storage.log_bucket,
-            public_key_pem=config.cloudfront_public_key_pem,
-            cors_origins=config.cors_allowed_origins,
-        )
         # Created by the deployer (never in a template): the private half of the signing key.
         self.private_key_secret = secretsmanager.Secret.from_secret_name_v2(
             self, "CloudFrontPrivateKey", config.cloudfront_private_key_secret_name
@@ -170,6 +155,15 @@ class VodStack(Stack):
             specs=spec.FUNCTIONS,
             architecture=config.architecture,
             requirements=bundling.runtime_requirements(),
+        )
+        self.cdn = CdnConstruct(
+            self,
+            "Cdn",
+            media_bucket=self.storage.media_bucket,
+            playlist_origin_url=self.functions.urls[spec.PLAYLIST_ORIGIN],
+            log_bucket=self.storage.log_bucket,
+            public_key_pem=config.cloudfront_public_key_pem,
+            cors_origins=config.cors_allowed_origins,
         )
         self.pipeline = PipelineConstruct(
             self,
@@ -196,7 +190,7 @@ class VodStack(Stack):
             cloudfront_key_pair_id=self.cdn.public_key.public_key_id,
             cloudfront_private_key_secret=self.private_key_secret.secret_name,
         )
-        self.functions.set_environment(self.resources, {**BASE_FUNCTION_SETTINGS, **config.function_settings})
+        self.functions.set_environment(self.resources, config.function_settings)
         self._grant_declared_access()
 
         self.ingest = IngestConstruct(

@@ -3,9 +3,11 @@ verification CloudFront performs, which the local edge reuses.
 
 Policy choice: a wildcard resource over the video's HLS folder
 (``https://cdn/videos/<id>/hls/*``) so one signature authorises the master, the variant
-playlists and every segment. Players resolve relative URIs without the query string, so the
-edge propagates the signed query into the URIs of every playlist it serves (see
-``propagate_query``): any stock HLS player works without tweaks or cookies.
+playlists and every segment. Players resolve relative URIs without the query string, so every
+playlist is served with the signed query propagated into its URIs (``propagate_query``): any
+stock HLS player works without tweaks or cookies. CloudFront cannot rewrite a body, so its
+``*.m3u8`` behaviour has a Lambda origin that does it (``playlist-origin``,
+functions.playback.handlers.handle_playlist); the local edge invokes the same function.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import base64
 import fnmatch
 import ipaddress
 import json
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +74,7 @@ class Verifier:
         """Check a request URL as CloudFront does. Returns the signed query parameters."""
         parts = urlsplit(url)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        signed = {k: params[k] for k in SIGNED_PARAMS if k in params}
+        signed = signed_query(params)
         if "Signature" not in signed or "Key-Pair-Id" not in signed:
             raise SignatureRejected("missing signature")
         if signed["Key-Pair-Id"] != self.key_pair_id:
@@ -113,18 +117,42 @@ class Verifier:
         return signed
 
 
-def propagate_query(playlist: str, signed: dict[str, str]) -> str:
-    """Append the signed query to every URI in a playlist, so relative requests stay authorised."""
-    suffix = urlencode(signed)
+def signed_query(params: Mapping[str, str]) -> dict[str, str]:
+    """The CloudFront signed-URL parameters among a request's query parameters, in canonical order."""
+    return {name: params[name] for name in SIGNED_PARAMS if name in params}
+
+
+_URI_ATTRIBUTE = re.compile(r'(?<![A-Z0-9-])URI="([^"]*)"')
+
+
+def _with_query(uri: str, suffix: str) -> str:
+    """``uri`` with the signed query appended, unless it leaves the CDN or already carries one.
+
+    Absolute URIs (``https://...``, ``//host/...``, ``skd://...``, ``data:...``) point elsewhere:
+    the signature must not leak to another host, and a key-server URI must stay as written.
+    """
+    parts = urlsplit(uri)
+    if not uri or parts.scheme or uri.startswith("//"):
+        return uri
+    if any(name == "Signature" for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        return uri
+    return uri + ("&" if "?" in uri else "?") + suffix
+
+
+def propagate_query(playlist: str, signed: Mapping[str, str]) -> str:
+    """Append the signed query to every relative URI of a playlist (URI lines and ``URI="..."``
+    attributes such as EXT-X-MAP, EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF), so that the requests a
+    player makes from them stay authorised. Without signed parameters the playlist is unchanged."""
+    if not signed:
+        return playlist
+    suffix = urlencode(dict(signed))
     out = []
     for line in playlist.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            line = stripped + ("&" if "?" in stripped else "?") + suffix
-        elif 'URI="' in line:
-            head, _, rest = line.partition('URI="')
-            uri, _, tail = rest.partition('"')
-            line = f'{head}URI="{uri}{"&" if "?" in uri else "?"}{suffix}"{tail}'
+            line = _with_query(stripped, suffix)
+        elif stripped.startswith("#EXT"):
+            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{_with_query(m.group(1), suffix)}"', line)
         out.append(line)
     return "\n".join(out) + "\n"
 

@@ -1,4 +1,11 @@
-"""Playback delivery: CloudFront in front of the private media bucket, signed URLs only."""
+"""Playback delivery: CloudFront in front of the private media bucket, signed URLs only.
+
+Segments, thumbnails and captions come straight from the bucket (origin access control). HLS
+playlists come from the ``playlist-origin`` function (a Function URL behind origin access control
+for Lambda), which copies the viewer's signed query into every URI of the playlist: players
+resolve variant and segment URIs relative to the master without its query string, and CloudFront
+cannot rewrite a body itself.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,20 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from functions.playback.signing import SIGNED_PARAMS
+from infra import spec
 from infra.constructs.nag import suppress
 
-PLAYLIST_PATTERN = "*.m3u8"
+PLAYLIST_PATTERN = spec.PLAYLIST_PATH_PATTERN
 
 
 class CdnConstruct(Construct):
     """Exposes ``distribution``, ``public_key`` (its id is the signed URLs' Key-Pair-Id),
-    ``key_group``, the two cache policies and ``base_url``."""
+    ``key_group``, the two cache policies, ``playlist_origin_request_policy`` and ``base_url``."""
 
     def __init__(
         self,
@@ -25,6 +35,7 @@ class CdnConstruct(Construct):
         construct_id_: str,
         *,
         media_bucket: s3.IBucket,
+        playlist_origin_url: lambda_.IFunctionUrl,
         log_bucket: s3.IBucket,
         public_key_pem: str,
         cors_origins: Sequence[str],
@@ -52,19 +63,31 @@ class CdnConstruct(Construct):
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
         )
-        # Playlists are rewritten while a video is (re)published: a few seconds at most.
+        # Playlists are rewritten while a video is (re)published: a few seconds at most. The
+        # playlist origin writes the viewer's signed query into the body, so the signed-URL
+        # parameters are part of the cache key: viewers never get each other's playlist.
         self.playlist_cache_policy = cloudfront.CachePolicy(
             self,
             "PlaylistCachePolicy",
-            comment="HLS playlists: short-lived",
+            comment="HLS playlists: short-lived, one cached copy per signed URL",
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(2),
             max_ttl=Duration.seconds(10),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*SIGNED_PARAMS),
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
+        # What the playlist origin receives: the signed-URL parameters and nothing else (no
+        # viewer Host header, which a Function URL behind origin access control must not get).
+        self.playlist_origin_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "PlaylistOriginRequestPolicy",
+            comment="HLS playlists: the signed-URL query reaches the playlist origin",
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.allow_list(*SIGNED_PARAMS),
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.none(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
         cors_headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -80,15 +103,28 @@ class CdnConstruct(Construct):
                 origin_override=True,
             ),
         )
-        origin = origins.S3BucketOrigin.with_origin_access_control(media_bucket)
+        media_origin = origins.S3BucketOrigin.with_origin_access_control(media_bucket)
+        # Origin access control for Lambda: CloudFront signs its requests (SigV4) to the IAM-authorised
+        # Function URL. CDK adds the resource-policy statements Lambda requires for that (both
+        # lambda:InvokeFunctionUrl and lambda:InvokeFunction via the URL), for this distribution only.
+        playlist_origin = origins.FunctionUrlOrigin.with_origin_access_control(playlist_origin_url)
 
-        def behavior(cache_policy: cloudfront.ICachePolicy, *, compress: bool) -> cloudfront.BehaviorOptions:
+        def behavior(
+            origin: cloudfront.IOrigin,
+            cache_policy: cloudfront.ICachePolicy,
+            *,
+            compress: bool,
+            origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+        ) -> cloudfront.BehaviorOptions:
+            # Every behaviour trusts the key group: CloudFront verifies the signed URL before any
+            # request reaches an origin.
             return cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
                 cache_policy=cache_policy,
+                origin_request_policy=origin_request_policy,
                 response_headers_policy=cors_headers,
                 trusted_key_groups=[self.key_group],
                 compress=compress,
@@ -98,8 +134,15 @@ class CdnConstruct(Construct):
             self,
             "Distribution",
             comment="Video playback (signed URLs)",
-            default_behavior=behavior(self.segment_cache_policy, compress=False),
-            additional_behaviors={PLAYLIST_PATTERN: behavior(self.playlist_cache_policy, compress=True)},
+            default_behavior=behavior(media_origin, self.segment_cache_policy, compress=False),
+            additional_behaviors={
+                PLAYLIST_PATTERN: behavior(
+                    playlist_origin,
+                    self.playlist_cache_policy,
+                    compress=True,
+                    origin_request_policy=self.playlist_origin_request_policy,
+                )
+            },
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
             log_bucket=log_bucket,

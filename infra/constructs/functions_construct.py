@@ -25,7 +25,8 @@ def media_tool_settings(tools: Sequence[str]) -> dict[str, str]:
 
 
 class FunctionsConstruct(Construct):
-    """Exposes ``by_name`` (spec name -> Function) and ``specs``.
+    """Exposes ``by_name`` (spec name -> Function), ``urls`` (spec name -> Function URL, for the
+    specs that declare ``function_url``) and ``specs``.
 
     Roles start with nothing but their own log group and X-Ray; the stack adds the grants
     from the spec once the resources exist, and :meth:`set_environment` fills the
@@ -70,6 +71,7 @@ class FunctionsConstruct(Construct):
 
         code = bundling.function_code()
         self.specs: dict[str, spec.FunctionSpec] = {fn.name: fn for fn in specs}
+        self.urls: dict[str, lambda_.FunctionUrl] = {}
         self.by_name: dict[str, lambda_.Function] = {
             fn.name: self._function(fn, code, lambda_architecture, log_retention) for fn in specs
         }
@@ -125,6 +127,10 @@ class FunctionsConstruct(Construct):
             "resource-level permissions, so their resource is '*'.",
             findings=["Resource::*"],
         )
+        if fn.function_url:
+            # IAM-authorised: only a principal the function's resource policy names may call it,
+            # which for a CloudFront origin is the distribution (origin access control, SigV4).
+            self.urls[fn.name] = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         return function
 
     def set_environment(self, resources: spec.Resources, settings: Mapping[str, str]) -> None:

@@ -1,21 +1,30 @@
-"""The local CloudFront: verifies signed URLs with the same public key and serves the media bucket.
+"""The local CloudFront: verifies signed URLs with the same public key, then asks the origin of the
+path's behaviour, as the distribution in infra/constructs/cdn_construct.py does.
 
 Answers like CloudFront does: 403 for a missing, expired, tampered, wrong-IP or out-of-scope
 signature; Range requests -> 206; the content type by extension; CORS for browser players.
-Playlists get the signed query propagated into their URIs (functions.playback.signing).
+``*.m3u8`` goes to the ``playlist-origin`` function (invoked in-process with the Function URL
+payload 2.0 event CloudFront's origin request would produce: the signed query only), which
+propagates the signed query into the playlist's URIs; everything else comes from the media bucket.
 """
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import re
 import threading
+import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from botocore.exceptions import ClientError
 
-from functions.playback.signing import SignatureRejected, Verifier, propagate_query
+from functions.playback.signing import SIGNED_PARAMS, SignatureRejected, Verifier
+from infra import spec
+from infra.local import lambda_runtime
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -52,11 +61,64 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
+def function_url_event(*, method: str, path: str, query: str, host: str, client_ip: str) -> dict[str, Any]:
+    """The Lambda Function URL event (payload 2.0) of CloudFront's origin request for ``path``: the
+    origin request policy forwards the signed-URL query parameters and no viewer header."""
+    forwarded = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in SIGNED_PARAMS]
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(forwarded),
+        "headers": {
+            "host": host,
+            "user-agent": "Amazon CloudFront",
+            "via": "2.0 local-edge (CloudFront)",
+            "x-amz-cf-id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+            "x-forwarded-for": client_ip,
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local-playlist-origin",
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": client_ip,
+                "userAgent": "Amazon CloudFront",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if forwarded:  # Lambda leaves the key out when there is no query
+        event["queryStringParameters"] = dict(forwarded)
+    return event
+
+
 class LocalEdge:
-    def __init__(self, *, s3: Any, bucket: str, verifier: Verifier, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        *,
+        s3: Any,
+        bucket: str,
+        verifier: Verifier,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        playlist_origin: spec.FunctionSpec = spec.FUNCTIONS_BY_NAME[spec.PLAYLIST_ORIGIN],
+    ):
         self.s3 = s3
         self.bucket = bucket
         self.verifier = verifier
+        self.playlist_origin = playlist_origin
         edge = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,6 +154,7 @@ class LocalEdge:
                     host=self.headers.get("host", ""),
                     client_ip=self.client_address[0],
                     range_header=self.headers.get("range"),
+                    method=self.command,
                 )
                 self._reply(status, body, headers)
 
@@ -110,27 +173,23 @@ class LocalEdge:
         self.server.server_close()
 
     def handle(
-        self, *, path: str, host: str, client_ip: str, range_header: str | None
+        self, *, path: str, host: str, client_ip: str, range_header: str | None, method: str = "GET"
     ) -> tuple[int, dict[str, str], bytes]:
         url = f"{urlsplit(self.url).scheme}://{host or urlsplit(self.url).netloc}{path}"
         try:
-            signed = self.verifier.verify(url=url, client_ip=client_ip)
+            self.verifier.verify(url=url, client_ip=client_ip)
         except SignatureRejected as exc:
             return 403, {"content-type": "text/plain"}, f"Forbidden: {exc}\n".encode()
-        key = unquote(urlsplit(path).path).lstrip("/")
-        try:
-            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return 404, {"content-type": "text/plain"}, b"Not Found\n"
-            raise
-        data: bytes = obj["Body"].read()
-        headers = {"content-type": content_type_for(key), "accept-ranges": "bytes"}
-        if key.endswith(".m3u8"):
-            data = propagate_query(data.decode(), signed).encode()
-            headers["cache-control"] = "max-age=2"
+        parts = urlsplit(path)
+        if fnmatch.fnmatchcase(parts.path, spec.PLAYLIST_PATH_PATTERN):  # the *.m3u8 behaviour
+            status, headers, data = self._from_playlist_origin(
+                method=method, path=parts.path, query=parts.query, host=host, client_ip=client_ip
+            )
         else:
-            headers["cache-control"] = "max-age=86400"
+            status, headers, data = self._from_bucket(unquote(parts.path).lstrip("/"))
+        if status != 200:
+            return status, headers, data
+        headers["accept-ranges"] = "bytes"
         if range_header:
             span = parse_range(range_header, len(data))
             if span is None:
@@ -140,3 +199,28 @@ class LocalEdge:
             headers["content-range"] = f"bytes {start}-{end}/{len(data)}"
             return 206, headers, data[start : end + 1]
         return 200, headers, data
+
+    def _from_bucket(self, key: str) -> tuple[int, dict[str, str], bytes]:
+        """The default behaviour: the media bucket through origin access control."""
+        try:
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return 404, {"content-type": "text/plain"}, b"Not Found\n"
+            raise
+        data: bytes = obj["Body"].read()
+        return 200, {"content-type": content_type_for(key), "cache-control": "max-age=86400"}, data
+
+    def _from_playlist_origin(
+        self, *, method: str, path: str, query: str, host: str, client_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The ``*.m3u8`` behaviour: the playlist-origin function, as its Function URL would run it."""
+        event = function_url_event(method=method, path=path, query=query, host=host, client_ip=client_ip)
+        result, errored = lambda_runtime.invoke(self.playlist_origin, event)
+        if errored or not isinstance(result, dict) or "statusCode" not in result:
+            # CloudFront answers 502 when the origin fails or returns an invalid response
+            return 502, {"content-type": "text/plain"}, b"Bad Gateway: the playlist origin failed\n"
+        headers = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        return int(result["statusCode"]), headers, data

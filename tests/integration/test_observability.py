@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 
 import pytest
@@ -21,13 +22,19 @@ def _json_lines(text: str) -> list[dict]:
     return lines
 
 
-def test_api_logs_carry_correlation_and_video_ids(api: ApiCall, capsys: pytest.CaptureFixture[str]) -> None:
+def test_api_logs_carry_correlation_and_video_ids(api: ApiCall) -> None:
     from functions.shared.observability import logger
 
+    # The handler keeps the stream it was created with; give it one this test can read.
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)
     logger.setLevel("INFO")
-    resp = api("POST", "/v1/videos", body={"title": "observed"})
+    try:
+        resp = api("POST", "/v1/videos", body={"title": "observed"})
+    finally:
+        logger.registered_handler.setStream(previous)
     assert resp.status == 201
-    logs = _json_lines(capsys.readouterr().out)
+    logs = _json_lines(stream.getvalue())
     created = [line for line in logs if line.get("message") == "video created"]
     assert created, logs
     assert created[0]["video_id"] == resp.body["id"]

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.shared.keys import upload_key
+from functions.shared.keys import master_playlist_key, upload_key
 from infra import spec
 from infra.local.lambda_runtime import invoke
 from tests.integration.conftest import Account
@@ -25,7 +25,9 @@ CASES = {
     "sqs_s3_object_created.json": "ingest-starter",
     "sfn_compensate_input.json": "pipeline-compensate",
     "eventbridge_execution_failed.json": "pipeline-safety-net",
+    "function_url_playlist.json": "playlist-origin",
 }
+MASTER_PLAYLIST = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n360p/index.m3u8\n"
 
 
 def _seed_video(account: Account, status: str) -> None:
@@ -51,6 +53,12 @@ def test_every_sample_event_file_is_covered() -> None:
 def test_sample_event_runs(name: str, function: str, account: Account) -> None:
     _seed_video(account, "AWAITING_UPLOAD" if function == "ingest-starter" else "PROCESSING")
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    if function == "playlist-origin":
+        boto3.client("s3").put_object(
+            Bucket=account.resources.media_bucket,
+            Key=master_playlist_key(VIDEO_ID),
+            Body=MASTER_PLAYLIST.encode(),
+        )
     result, errored = invoke(spec.FUNCTIONS_BY_NAME[function], event)
     assert not errored, result
     if function == "videos-api":
@@ -63,3 +71,7 @@ def test_sample_event_runs(name: str, function: str, account: Account) -> None:
         assert result["reason"] == "transcode_failed"
     if function == "pipeline-safety-net":
         assert result == {"handled": True, "reason": "execution_timed_out"}
+    if function == "playlist-origin":
+        assert result["statusCode"] == 200
+        signed = "&".join(f"{k}={v}" for k, v in event["queryStringParameters"].items())
+        assert f"360p/index.m3u8?{signed}" in result["body"].splitlines()
