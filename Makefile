@@ -45,7 +45,10 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@# Two runs: mock_aws (unit/integration) resets moto's process-wide backends, which the
+	@# embedded stack's in-process moto server shares, so the two never share a process.
+	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/infrastructure $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 tests/e2e $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
