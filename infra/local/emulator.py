@@ -82,6 +82,7 @@ class EmbeddedStack:
         self.api_port = api_port
         self.cdn_port = cdn_port
         self.directory = directory or state_dir()
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.overrides = overrides or {}
         self.moto_url = f"http://{host}:{self.moto_port}"
         self._server: Any = None

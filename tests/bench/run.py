@@ -123,10 +123,22 @@ def _dir_zip_size(path: Path, pattern: str = "**/*") -> int:
 
 def package_sizes() -> dict[str, Any]:
     sizes: dict[str, Any] = {"function_code_zip_bytes": _dir_zip_size(ROOT / "functions", "**/*.py")}
+    # One layer per media tool (infra/spec.py: ffmpeg+ffprobe+deps would pass Lambda's 250 MB).
     for arch in ("x86_64", "arm64"):
         media = ROOT / "layers" / "media" / "dist" / arch
-        if media.exists():
-            sizes[f"media_layer_{arch}_zip_bytes"] = _dir_zip_size(media)
+        for tool in ("ffmpeg", "ffprobe"):
+            if (media / "bin" / tool).exists():
+                sizes[f"{tool}_layer_{arch}_zip_bytes"] = _dir_zip_size(media, f"bin/{tool}")
+        deps = ROOT / "layers" / "deps" / "dist" / arch
+        if deps.exists():
+            sizes[f"deps_layer_{arch}_zip_bytes"] = _dir_zip_size(deps)
+    # What each function deploys: its code plus the layers the spec gives it.
+    from infra import spec
+
+    for fn in spec.FUNCTIONS:
+        total = sizes["function_code_zip_bytes"] + sizes.get("deps_layer_x86_64_zip_bytes", 0)
+        total += sum(sizes.get(f"{tool}_layer_x86_64_zip_bytes", 0) for tool in fn.media_tools)
+        sizes.setdefault("per_function_x86_64_zip_bytes", {})[fn.name] = total
     return sizes
 
 
@@ -154,7 +166,11 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("VOD_STATE_DIR", str(Path(tempfile.gettempdir()) / "vod-bench-state"))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "bench.json"
+    # --only refreshes one section and keeps the others from the last full run.
+    previous: dict[str, Any] = json.loads(out.read_text()) if args.only and out.exists() else {}
     results: dict[str, Any] = {
+        **previous,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -166,7 +182,6 @@ def main() -> int:
         results["package_sizes"] = package_sizes()
     if args.only in (None, "pipeline"):
         results["pipeline"] = bench_pipeline(args)
-    out = RESULTS / "bench.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     ratio = results.get("pipeline", {}).get("ratio")

@@ -21,5 +21,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         bucket=event["bucket"],
         key=event["key"],
         probe_dict=event["probe"],
+        transcode=event["transcode"],
         remaining_ms=context.get_remaining_time_in_millis(),
     )

@@ -66,6 +66,25 @@ def upload_directory(local_dir: Path, bucket: str, prefix: str, *, workers: int 
         return list(pool.map(put, files))
 
 
+def download_hls_as_ts(bucket: str, playlist_key: str, dest: Path, *, workers: int = 16) -> Path:
+    """Fetch an HLS MPEG-TS rendition and join its segments into one file (TS concatenates)."""
+    s3 = client("s3")
+    playlist = s3.get_object(Bucket=bucket, Key=playlist_key)["Body"].read().decode()
+    base = playlist_key.rsplit("/", 1)[0] + "/"
+    segment_keys = [
+        base + line.strip() for line in playlist.splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+    def fetch(segment_key: str) -> bytes:
+        data: bytes = s3.get_object(Bucket=bucket, Key=segment_key)["Body"].read()
+        return data
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, dest.open("wb") as out:
+        for data in pool.map(fetch, segment_keys):  # map keeps the playlist order
+            out.write(data)
+    return dest
+
+
 def delete_prefix(bucket: str, prefix: str) -> int:
     """Delete every object under ``prefix``; safe to repeat. Returns how many were deleted."""
     s3 = client("s3")
