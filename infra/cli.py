@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,29 @@ def _fail_on_error(resp: requests.Response) -> dict[str, Any]:
 
 
 # -- commands ------------------------------------------------------------------------------------
-def cmd_local_up(args: argparse.Namespace) -> int:
+def _quiet_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The functions' JSON logs and EMF metric lines drown a terminal: warnings only, unless
+    --verbose asks for what CloudWatch would receive."""
+    if getattr(args, "verbose", False):
+        return {}
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    return {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
+def _start_stack(args: argparse.Namespace) -> Any:
     from infra.local.emulator import EmbeddedStack
 
-    stack = EmbeddedStack(
-        host=args.host, moto_port=args.moto_port, api_port=args.api_port, cdn_port=args.cdn_port
+    return EmbeddedStack(
+        host=args.host,
+        moto_port=args.moto_port,
+        api_port=args.api_port,
+        cdn_port=args.cdn_port,
+        overrides=_quiet_overrides(args),
     ).start()
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    stack = _start_stack(args)
     return _serve_until_signal(stack, extra=None)
 
 
@@ -227,11 +245,7 @@ def make_sample_clip(path: Path, *, seconds: int = 30, size: str = "1280x720", r
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from infra.local.emulator import EmbeddedStack
-
-    stack = EmbeddedStack(
-        host=args.host, moto_port=args.moto_port, api_port=args.api_port, cdn_port=args.cdn_port
-    ).start()
+    stack = _start_stack(args)
 
     def run_demo() -> None:
         assert stack.api is not None
@@ -284,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
         p.add_argument("--cdn-port", type=int, default=DEFAULT_CDN_PORT)
         p.add_argument("--moto-port", type=int, default=0, help="embedded AWS port (0: any free port)")
+        p.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and metrics")
 
     local = sub.add_parser("local", help="the embedded stack")
     local_sub = local.add_subparsers(dest="local_command", required=True)

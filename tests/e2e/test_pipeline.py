@@ -95,6 +95,19 @@ def test_signed_url_plays_master_variants_and_segments_through_the_edge(
         assert int(stream["nb_read_frames"]) > 0
 
 
+def test_a_real_hls_client_plays_the_signed_url_to_the_end(
+    ready_video: dict[str, Any], client: Client
+) -> None:
+    """ffmpeg's HLS demuxer resolves relative URIs as players do: every request must be authorised."""
+    url = client.playback(ready_video["id"]).json()["hls_url"]
+    played = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", url, "-map", "0:v:0", "-map", "0:a:0", "-f", "null", "-"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert played.returncode == 0, played.stderr
+    assert "403" not in played.stderr
+
+
 def test_edge_refuses_expired_tampered_wrong_ip_and_wrong_path(
     ready_video: dict[str, Any], stack: EmbeddedStack
 ) -> None:
