@@ -23,6 +23,8 @@ class Resources:
     """Names and ARNs of deployed things: CDK tokens in the stack, literals in the emulator."""
 
     videos_table: str
+    platform_table: str
+    idempotency_table: str
     upload_bucket: str
     media_bucket: str
     event_bus_name: str
@@ -35,6 +37,8 @@ class Resources:
 # Environment variable -> the Resources attribute that fills it.
 RESOURCE_ENV: dict[str, str] = {
     "VIDEOS_TABLE": "videos_table",
+    "PLATFORM_TABLE": "platform_table",
+    "IDEMPOTENCY_TABLE": "idempotency_table",
     "UPLOAD_BUCKET": "upload_bucket",
     "MEDIA_BUCKET": "media_bucket",
     "EVENT_BUS_NAME": "event_bus_name",
@@ -63,6 +67,10 @@ class FunctionSpec:
     env: tuple[str, ...] = ()  # keys of RESOURCE_ENV this function needs
     grants: Mapping[str, str] = field(default_factory=dict)  # resource -> READ/WRITE/READ_WRITE
     starts_executions: bool = False
+    sends_task_tokens: bool = False  # states:SendTaskSuccess/Failure (admin review resumes the Saga)
+    detects_moderation_labels: bool = False  # rekognition:DetectModerationLabels
+    reads_moderation_config: bool = False  # AppConfig (the sensitive-word list)
+    layers: tuple[str, ...] = ()  # extra Python dependency layers by pyproject extra, e.g. "moderation"
     puts_events: bool = False
     reads_secret: bool = False
     ephemeral_storage_mb: int = 512
@@ -107,9 +115,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "CDN_BASE_URL",
             "CLOUDFRONT_KEY_PAIR_ID",
             "CLOUDFRONT_PRIVATE_KEY_SECRET",
+            "PLATFORM_TABLE",
         ),
-        grants={"videos_table": READ_WRITE, "upload_bucket": WRITE},
+        grants={"videos_table": READ_WRITE, "upload_bucket": WRITE, "platform_table": READ_WRITE},
         reads_secret=True,
+        starts_executions=True,  # safe retry, approval of a rejected video
+        sends_task_tokens=True,  # admin review of a video held in the grey band
     ),
     FunctionSpec(
         name="ingest-starter",
@@ -201,6 +212,41 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         grants={"media_bucket": READ},
         function_url=True,
     ),
+    FunctionSpec(
+        name="pipeline-moderate",
+        handler="functions.moderation.handlers.handle_moderate.handler",
+        service="moderation",
+        description="Moderation checks: sensitive words, frame classifier, copyright fingerprints",
+        memory_mb=3008,
+        timeout_s=600,
+        media_tools=("ffmpeg",),
+        layers=("moderation",),
+        env=(*_MEDIA_ENV, "PLATFORM_TABLE"),
+        grants={"videos_table": READ_WRITE, "upload_bucket": READ, "platform_table": READ_WRITE},
+        detects_moderation_labels=True,
+        reads_moderation_config=True,
+        ephemeral_storage_mb=2048,
+    ),
+    FunctionSpec(
+        name="pipeline-review",
+        handler="functions.moderation.handlers.handle_request_review.handler",
+        service="moderation",
+        description="Holds a grey-band video for an admin: stores the Saga's task token, status IN_REVIEW",
+        memory_mb=256,
+        timeout_s=30,
+        env=_BASE_ENV,
+        grants={"videos_table": READ_WRITE},
+    ),
+    FunctionSpec(
+        name="webhook-dispatcher",
+        handler="functions.webhooks.handlers.handle_dispatch.handler",
+        service="webhooks",
+        description="Delivers domain events to subscribers, signed (HMAC-SHA256), retried, recorded",
+        memory_mb=512,
+        timeout_s=120,
+        env=(*_BASE_ENV, "PLATFORM_TABLE", "IDEMPOTENCY_TABLE"),
+        grants={"platform_table": READ_WRITE, "idempotency_table": READ_WRITE},
+    ),
 )
 
 FUNCTIONS_BY_NAME = {f.name: f for f in FUNCTIONS}
@@ -235,7 +281,29 @@ class QueueSpec:
     max_batching_window_s: int = 0
 
 
-QUEUES: tuple[QueueSpec, ...] = (QueueSpec(name="ingest", consumer="ingest-starter"),)
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec(name="ingest", consumer="ingest-starter"),
+    # visibility >= 6x the dispatcher's timeout; SQS redrive retries whole batches later on.
+    QueueSpec(name="webhooks", consumer="webhook-dispatcher", visibility_timeout_s=720, max_receive_count=5),
+)
+
+
+@dataclass(frozen=True)
+class BusRuleSpec:
+    """A rule on the platform's own event bus delivering matching events to a queue."""
+
+    name: str
+    pattern: Mapping[str, Any]
+    queue: str  # QueueSpec.name
+
+
+BUS_RULES: tuple[BusRuleSpec, ...] = (
+    BusRuleSpec(
+        name="webhook-events",
+        pattern={"source": ["vod.videos"], "detail-type": ["video.ready", "video.rejected", "video.failed"]},
+        queue="webhooks",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -263,6 +331,9 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/openapi.json", "videos-api", auth=False),
     RouteSpec("ANY", "/v1/videos", "videos-api"),
     RouteSpec("ANY", "/v1/videos/{proxy+}", "videos-api"),
+    RouteSpec("ANY", "/v1/moderation/{proxy+}", "videos-api"),
+    RouteSpec("ANY", "/v1/webhooks", "videos-api"),
+    RouteSpec("ANY", "/v1/webhooks/{proxy+}", "videos-api"),
 )
 
 
@@ -299,6 +370,8 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
             "ThumbnailsFunctionArn": "pipeline-thumbnails",
             "PublishFunctionArn": "pipeline-publish",
             "CompensateFunctionArn": "pipeline-compensate",
+            "ModerateFunctionArn": "pipeline-moderate",
+            "ReviewFunctionArn": "pipeline-review",
         },
     ),
 )

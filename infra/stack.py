@@ -182,6 +182,8 @@ class VodStack(Stack):
         }
         self.resources = spec.Resources(
             videos_table=self.tables["videos_table"].table_name,
+            platform_table=self.tables["platform_table"].table_name,
+            idempotency_table=self.tables["idempotency_table"].table_name,
             upload_bucket=self.storage.upload_bucket.bucket_name,
             media_bucket=self.storage.media_bucket.bucket_name,
             event_bus_name=self.events.bus.event_bus_name,

@@ -24,6 +24,30 @@ class Settings(BaseSettings):
     media_bucket: str = Field(default="vod-media", alias="MEDIA_BUCKET")
     event_bus_name: str = Field(default="vod-events", alias="EVENT_BUS_NAME")
     state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    platform_table: str = Field(default="vod-platform", alias="PLATFORM_TABLE")
+    idempotency_table: str = Field(default="vod-idempotency", alias="IDEMPOTENCY_TABLE")
+
+    # Moderation
+    moderation_word_list: str = Field(
+        default="", alias="MODERATION_WORD_LIST", description="Local file (embedded mode); empty: AppConfig"
+    )
+    moderation_appconfig_app: str = Field(default="vod", alias="MODERATION_APPCONFIG_APPLICATION")
+    moderation_appconfig_env: str = Field(default="prod", alias="MODERATION_APPCONFIG_ENVIRONMENT")
+    moderation_appconfig_profile: str = Field(default="moderation", alias="MODERATION_APPCONFIG_PROFILE")
+    moderation_config_max_age_s: int = Field(default=60, alias="MODERATION_CONFIG_MAX_AGE_SECONDS")
+    frame_classifier: str = Field(default="rekognition", alias="FRAME_CLASSIFIER")  # rekognition | nudenet
+    frame_sample_fps: float = Field(default=1.0, alias="FRAME_SAMPLE_FPS", gt=0, le=10)
+    frame_scene_threshold: float = Field(default=0.4, alias="FRAME_SCENE_THRESHOLD", ge=0, le=1)
+    frame_max_samples: int = Field(default=300, alias="FRAME_MAX_SAMPLES", ge=1)
+    moderation_threshold: float = Field(default=0.82, alias="MODERATION_THRESHOLD", ge=0, le=1)
+    moderation_review_threshold: float = Field(default=0.6, alias="MODERATION_REVIEW_THRESHOLD", ge=0, le=1)
+    copyright_max_distance: int = Field(default=10, alias="COPYRIGHT_MAX_HAMMING_DISTANCE", ge=0, le=64)
+    copyright_min_matched_seconds: float = Field(default=5.0, alias="COPYRIGHT_MIN_MATCHED_SECONDS", ge=0)
+
+    # Webhooks
+    webhook_timeout_s: float = Field(default=5.0, alias="WEBHOOK_TIMEOUT_SECONDS", gt=0)
+    webhook_max_attempts: int = Field(default=4, alias="WEBHOOK_MAX_ATTEMPTS", ge=1, le=10)
+    webhook_allow_http: bool = Field(default=False, alias="WEBHOOK_ALLOW_HTTP")  # embedded mode only
 
     # Uploads
     upload_url_ttl_seconds: int = Field(default=3600, alias="UPLOAD_URL_TTL_SECONDS", ge=60, le=7 * 86400)

@@ -18,6 +18,8 @@ LOCAL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/vod-local-lambda"
 def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
     return spec.Resources(
         videos_table="vod-videos",
+        platform_table="vod-platform",
+        idempotency_table="vod-idempotency",
         upload_bucket="vod-uploads",
         media_bucket="vod-media",
         event_bus_name="vod-events",

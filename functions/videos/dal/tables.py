@@ -70,7 +70,13 @@ class VideoModel(Model):
     status_index = StatusIndex()
 
 
-TABLE_MODELS: dict[str, type[Model]] = {"videos": VideoModel}
+def _table_models() -> dict[str, type[Model]]:
+    from functions.shared.platform_tables import IdempotencyKeys, PlatformKeys
+
+    return {"videos": VideoModel, "platform": PlatformKeys, "idempotency": IdempotencyKeys}
+
+
+TABLE_MODELS: dict[str, type[Model]] = _table_models()
 
 
 def table_schema(model: type[Model]) -> dict[str, Any]:
