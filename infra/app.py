@@ -6,6 +6,10 @@ cdk-nag 3 runs as a CDK policy-validation plugin and writes its findings to
 Python's exit status; so ``main`` reads the report and exits with status 1 whenever an
 AwsSolutions error or warning is left unacknowledged: a finding is either fixed or excused in
 writing (``infra/constructs/nag.py``).
+
+When the layers were built (bundling not skipped), ``main`` also prints every function's
+unzipped size (code plus layers) and exits with status 1 when one exceeds Lambda's 250 MiB:
+CloudFormation would only find out at deploy time.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.bundling import LAMBDA_UNZIPPED_LIMIT, unzipped_sizes
 from infra.stack import StackConfig, VodStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +77,40 @@ def nag_findings(assembly_dir: Path, plugin: str = NAG_PLUGIN) -> list[str]:
     return findings
 
 
+def package_sizes(stack: VodStack, assembly_dir: Path) -> dict[str, dict[str, int]]:
+    """Unzipped bytes of each function's code and layers, by spec name and part (``code``,
+    ``deps``, an extra such as ``moderation``, a tool such as ``ffmpeg``)."""
+    template = json.loads((assembly_dir / stack.template_file).read_text())
+
+    def logical_id(construct: Any) -> str:
+        resolved: str = stack.resolve(stack.get_logical_id(construct.node.default_child))
+        return resolved
+
+    functions = stack.functions
+    labels = {logical_id(functions.deps_layer): "deps"}
+    labels.update({logical_id(layer): extra for extra, layer in functions.extra_layers.items()})
+    labels.update({logical_id(layer): tool for tool, layer in functions.media_layers.items()})
+    by_id = unzipped_sizes(assembly_dir, template)
+    return {
+        name: {labels.get(part, part): size for part, size in by_id.get(logical_id(fn), {}).items()}
+        for name, fn in functions.by_name.items()
+    }
+
+
+def size_report(
+    sizes: dict[str, dict[str, int]], limit: int = LAMBDA_UNZIPPED_LIMIT
+) -> tuple[list[str], bool]:
+    """One line per function, largest first, and whether every function fits under ``limit``."""
+    lines, fits = [], True
+    for name, parts in sorted(sizes.items(), key=lambda item: -sum(item[1].values())):
+        total = sum(parts.values())
+        fits &= total <= limit
+        detail = " + ".join(f"{part} {size / 1e6:.1f}" for part, size in parts.items())
+        verdict = "OVER the limit" if total > limit else f"{(limit - total) / 1e6:.1f} MB left"
+        lines.append(f"  {name}: {total:,} B unzipped ({detail} MB); {verdict}")
+    return lines, fits
+
+
 def parse_context(pairs: list[str]) -> dict[str, Any]:
     """``-c key=value`` as the CDK CLI reads it: JSON when the value parses as JSON, else text."""
     context: dict[str, Any] = {}
@@ -112,6 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if synth_error is not None:
         raise synth_error
+    if stack.bundling_required:
+        lines, fits = size_report(package_sizes(stack, Path(app.outdir)))
+        print(
+            f"unzipped code + layers per function (Lambda allows {LAMBDA_UNZIPPED_LIMIT:,} B):",
+            file=sys.stderr,
+        )
+        print("\n".join(lines), file=sys.stderr)
+        if not fits:
+            print("a function exceeds Lambda's unzipped size limit: it would fail to deploy", file=sys.stderr)
+            return 1
     elapsed = time.monotonic() - started
     print(
         f"{stack.stack_name}: synthesized to {app.outdir} in {elapsed:.1f}s, cdk-nag clean", file=sys.stderr

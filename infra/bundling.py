@@ -1,4 +1,5 @@
-"""Docker-free assets for the Lambda functions: their code and their two layers.
+"""Docker-free assets for the Lambda functions: their code and their layers (deps, one per
+pyproject extra a function names in ``FunctionSpec.layers``, one per media tool).
 
 CDK asks an ``ILocalBundling`` first and falls back to Docker only when it answers False. The
 bundlers here always bundle locally (or raise), so the Docker image named in the options is
@@ -40,6 +41,17 @@ BUILD_IMAGE = "public.ecr.aws/sam/build-python3.12"
 # The Lambda Python runtime ships these; packaging them again only bloats the layer.
 PROVIDED_BY_RUNTIME = frozenset({"boto3"})
 
+# Distributions an extra's layer leaves out although its requirements declare them, each with
+# why: Lambda refuses a function whose code and layers unzip to more than 250 MiB.
+#   moderation: imagehash 4.3.2 declares scipy (about 140 MB unzipped with scipy.libs), but imports
+#   only numpy and PIL at module level; scipy is imported inside phash/phash_simple alone, and
+#   pywt inside whash. The platform fingerprints with dhash. What scipy alone needed goes too;
+#   numpy, Pillow and PyWavelets stay (imagehash requires them itself).
+LAYER_EXCLUDES: dict[str, tuple[str, ...]] = {"moderation": ("scipy",)}
+
+#: Lambda refuses a function whose code plus layers unzip to more than this many bytes (250 MiB).
+LAMBDA_UNZIPPED_LIMIT = 262_144_000
+
 LayerKind = Literal["deps", "media"]
 
 
@@ -53,6 +65,22 @@ def runtime_requirements(pyproject: Path = PYPROJECT) -> list[str]:
     """The functions' runtime dependencies from ``[project].dependencies``, minus what Lambda provides."""
     dependencies: list[str] = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     return [req for req in dependencies if distribution_name(req) not in PROVIDED_BY_RUNTIME]
+
+
+def extra_requirements(extra: str, pyproject: Path = PYPROJECT) -> list[str]:
+    """``[project.optional-dependencies].<extra>``, minus what Lambda provides: the requirements
+    of the layer a function asks for with ``FunctionSpec.layers = ("<extra>",)``."""
+    extras: dict[str, list[str]] = tomllib.loads(pyproject.read_text())["project"].get(
+        "optional-dependencies", {}
+    )
+    if extra not in extras:
+        raise KeyError(
+            f"no extra {extra!r} in {pyproject.name} [project.optional-dependencies] (has {sorted(extras)})"
+        )
+    requirements = [req for req in extras[extra] if distribution_name(req) not in PROVIDED_BY_RUNTIME]
+    if not requirements:
+        raise ValueError(f"extra {extra!r} has no requirements a layer could install")
+    return requirements
 
 
 @jsii.implements(ILocalBundling)
@@ -96,9 +124,11 @@ def load_build_layers(path: Path = BUILD_LAYERS_FILE) -> ModuleType:
 
 @jsii.implements(ILocalBundling)
 class LayerBundling:
-    """Builds a layer with ``layers/build_layers.py``: Python dependencies (``requirements``) or
-    media tools (``tools``, e.g. ``("ffprobe",)``: one layer per tool keeps each function under
-    Lambda's 250 MB unzipped limit, see layers/media/README.md)."""
+    """Builds a layer with ``layers/build_layers.py``: Python dependencies (``requirements``,
+    resolved together, then installed without ``exclude`` and whatever only the excluded
+    distributions needed; the AWS SDK is always left out) or media tools (``tools``, e.g.
+    ``("ffprobe",)``: one layer per tool keeps each function under Lambda's 250 MB unzipped
+    limit, see layers/media/README.md)."""
 
     def __init__(
         self,
@@ -107,32 +137,47 @@ class LayerBundling:
         architecture: str,
         requirements: Sequence[str] = (),
         tools: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        name: str | None = None,
     ) -> None:
         if kind == "deps" and not requirements:
-            raise ValueError("the deps layer needs requirements")
+            raise ValueError("a dependency layer needs requirements")
         if kind == "media" and not tools:
             raise ValueError("a media layer needs at least one tool")
+        if kind == "media" and exclude:
+            raise ValueError("exclude applies to dependency layers only")
         self.kind = kind
         self.architecture = architecture
         self.requirements = list(requirements)
         self.tools = list(tools)
+        self.exclude = sorted(distribution_name(dist) for dist in exclude)
+        self.name = name or ("+".join(self.tools) if kind == "media" else "deps")
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
         builder = load_build_layers()
         out_dir = Path(output_dir)
-        what = "+".join(self.tools) if self.kind == "media" else "deps"
-        print(f"building the {what} layer for {self.architecture} in {out_dir}", file=sys.stderr)
+        print(f"building the {self.name} layer for {self.architecture} in {out_dir}", file=sys.stderr)
         if self.kind == "media":
             builder.build_media_layer(self.architecture, out_dir, tools=self.tools)
         else:
-            builder.build_deps_layer(self.architecture, out_dir, self.requirements)
+            builder.build_deps_layer(
+                self.architecture,
+                out_dir,
+                self.requirements,
+                exclude=sorted(set(builder.AWS_SDK_DISTRIBUTIONS) | set(self.exclude)),
+            )
         return True
 
     def fingerprint(self) -> str:
         """What the layer's content depends on. A custom asset hash from it lets CDK reuse
         ``cdk.out/asset.<hash>`` instead of rebuilding (and downloading) on every synth."""
         digest = hashlib.sha256()
-        for part in (self.kind, self.architecture, BUILD_IMAGE, *self.requirements, *self.tools):
+        parts = (self.kind, self.architecture, BUILD_IMAGE, *self.requirements, *self.tools)
+        # Only a layer with exclusions hashes them, so the deps and media layers keep the
+        # hashes, and the cdk.out assets, they had before exclusions existed.
+        if self.exclude:
+            parts += ("exclude", *self.exclude)
+        for part in parts:
             digest.update(part.encode() + b"\0")
         inputs = [BUILD_LAYERS_FILE, MEDIA_LOCK_FILE] if self.kind == "media" else [BUILD_LAYERS_FILE]
         for path in inputs:
@@ -150,14 +195,71 @@ def function_code() -> lambda_.Code:
 
 
 def layer_code(
-    kind: LayerKind, *, architecture: str, requirements: Sequence[str] = (), tools: Sequence[str] = ()
+    kind: LayerKind,
+    *,
+    architecture: str,
+    requirements: Sequence[str] = (),
+    tools: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    name: str | None = None,
 ) -> lambda_.Code:
     """A layer asset. Its source folder (``layers/``) is neither read nor copied: the content
     comes from ``build_layers.py`` and the hash from :meth:`LayerBundling.fingerprint`."""
-    bundler = LayerBundling(kind=kind, architecture=architecture, requirements=requirements, tools=tools)
+    bundler = LayerBundling(
+        kind=kind,
+        architecture=architecture,
+        requirements=requirements,
+        tools=tools,
+        exclude=exclude,
+        name=name,
+    )
     return lambda_.Code.from_asset(
         str(LAYERS_DIR),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=bundler.fingerprint(),
         bundling=BundlingOptions(image=DockerImage.from_registry(BUILD_IMAGE), local=bundler),
     )
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of the regular files under ``root`` (symlinks not followed): what Lambda unzips."""
+    return sum(
+        path.lstat().st_size for path in Path(root).rglob("*") if path.is_file() and not path.is_symlink()
+    )
+
+
+def unzipped_sizes(assembly_dir: Path, template: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """For every ``AWS::Lambda::Function`` of a synthesized template: the unzipped bytes of its
+    code asset (``"code"``) and of each of its layers (by the layer's logical id), measured on
+    the staged ``asset.<hash>`` folders of the cloud assembly. Meaningful only when the stack
+    was bundled: without bundling the staged folders are the source folders.
+
+    A part whose asset is not a staged folder of this assembly (an inline function, a layer
+    from elsewhere) is left out.
+    """
+    resources: dict[str, dict[str, Any]] = template.get("Resources", {})
+
+    def asset_size(location: Any) -> int | None:
+        key = location.get("S3Key") if isinstance(location, dict) else None
+        if not isinstance(key, str) or not key.endswith(".zip"):
+            return None
+        staged = Path(assembly_dir) / f"asset.{key.removesuffix('.zip')}"
+        return tree_size(staged) if staged.is_dir() else None
+
+    sizes: dict[str, dict[str, int]] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        props = resource.get("Properties", {})
+        parts: dict[str, int] = {}
+        code = asset_size(props.get("Code"))
+        if code is not None:
+            parts["code"] = code
+        for layer in props.get("Layers", []):
+            layer_id = layer.get("Ref") if isinstance(layer, dict) else None
+            layer_resource = resources.get(layer_id or "", {})
+            size = asset_size(layer_resource.get("Properties", {}).get("Content"))
+            if layer_id and size is not None:
+                parts[layer_id] = size
+        sizes[logical_id] = parts
+    return sizes

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -15,6 +15,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, Node
 
+from functions.shared.settings import Settings
 from infra import bundling, spec
 from infra.constructs.api_construct import ApiConstruct
 from infra.constructs.cdn_construct import CdnConstruct
@@ -87,6 +88,22 @@ class StackConfig:
 
 Grant = Callable[[iam.IGrantable], iam.Grant]
 
+# The Settings fields that name the moderation configuration in AppConfig (application,
+# environment, configuration profile), in ARN order.
+MODERATION_APPCONFIG_FIELDS = (
+    "moderation_appconfig_app",
+    "moderation_appconfig_env",
+    "moderation_appconfig_profile",
+)
+
+
+def setting(field_name: str, overrides: Mapping[str, str]) -> str:
+    """What a function will read for a Settings field: the deployer's ``function_settings`` value
+    under the field's environment name if there is one, else the field's default."""
+    info = Settings.model_fields[field_name]
+    assert info.alias is not None, f"Settings.{field_name} has no environment name"
+    return str(overrides.get(info.alias, info.default))
+
 
 @dataclass(frozen=True)
 class _Access:
@@ -155,6 +172,10 @@ class VodStack(Stack):
             specs=spec.FUNCTIONS,
             architecture=config.architecture,
             requirements=bundling.runtime_requirements(),
+            extra_requirements={
+                extra: bundling.extra_requirements(extra)
+                for extra in sorted({extra for fn in spec.FUNCTIONS for extra in fn.layers})
+            },
         )
         self.cdn = CdnConstruct(
             self,
@@ -203,6 +224,7 @@ class VodStack(Stack):
             functions=self.functions.by_name,
             buckets=self.buckets,
         )
+        self.events.add_queue_rules(spec.BUS_RULES, self.ingest.queues)
         self.api = ApiConstruct(
             self,
             "Api",
@@ -215,7 +237,7 @@ class VodStack(Stack):
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
-            alarms=[*self.ingest.alarms, *self.pipeline.alarms],
+            alarms=[*self.ingest.alarms, *self.events.alarms, *self.pipeline.alarms],
             functions=self.functions.by_name,
             state_machines=self.pipeline.state_machines,
             alarm_email=config.alarm_email,
@@ -249,10 +271,49 @@ class VodStack(Stack):
                 suppress(role, "IAM5", granted.reason, findings=granted.wildcard_findings)
             if fn_spec.starts_executions:
                 self.pipeline_state_machine.grant_start_execution(fn)
+            if fn_spec.sends_task_tokens:
+                # states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat, scoped as CDK's
+                # grant_task_response scopes them: to the ARN of the state machine whose
+                # waitForTaskToken task issued the token (not to its executions' ARNs).
+                self.pipeline_state_machine.grant_task_response(fn)
+            if fn_spec.detects_moderation_labels:
+                # Resource '*': acknowledged with the role's X-Ray statement (wildcard_resource_reason).
+                iam.Grant.add_to_principal(
+                    grantee=fn, actions=["rekognition:DetectModerationLabels"], resource_arns=["*"]
+                )
+            if fn_spec.reads_moderation_config:
+                self._grant_moderation_config(fn)
             if fn_spec.puts_events:
                 self.events.bus.grant_put_events_to(fn)
             if fn_spec.reads_secret:
                 self.private_key_secret.grant_read(fn)
+
+    @property
+    def moderation_config_arn(self) -> str:
+        """The AppConfig configuration the moderation function reads, from the same settings
+        (defaults in functions/shared/settings.py, overridden by ``function_settings``).
+
+        The IAM resource type of both data-plane actions is the configuration ARN, which AWS
+        builds from IDs (application/<id>/environment/<id>/configuration/<id>). The functions
+        may pass names or IDs to StartConfigurationSession, but this statement matches only if
+        the settings hold the IDs: deployers set MODERATION_APPCONFIG_* in function_settings."""
+        app, env, profile = (
+            setting(name, self.config.function_settings) for name in MODERATION_APPCONFIG_FIELDS
+        )
+        return self.format_arn(
+            service="appconfig",
+            resource="application",
+            resource_name=f"{app}/environment/{env}/configuration/{profile}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _grant_moderation_config(self, fn: iam.IGrantable) -> None:
+        """The AppConfig data plane authorises both calls on the one configuration ARN."""
+        iam.Grant.add_to_principal(
+            grantee=fn,
+            actions=["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+            resource_arns=[self.moderation_config_arn],
+        )
 
     def _outputs(self) -> None:
         outputs: dict[str, tuple[str, str]] = {

@@ -24,9 +24,25 @@ def media_tool_settings(tools: Sequence[str]) -> dict[str, str]:
     return {f"{tool.upper()}_PATH": f"/opt/bin/{tool}" for tool in tools}
 
 
+def wildcard_resource_reason(fn: spec.FunctionSpec) -> str:
+    """Why a function role has statements on resource '*': X-Ray always, Rekognition when declared."""
+    reason = (
+        "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+        "resource-level permissions, so their resource is '*'."
+    )
+    if fn.detects_moderation_labels:
+        reason += (
+            " rekognition:DetectModerationLabels (detects_moderation_labels in infra/spec.py) on image "
+            "bytes has no resource to name either: only custom adapter versions have ARNs, and the "
+            "platform uses the stock model."
+        )
+    return reason
+
+
 class FunctionsConstruct(Construct):
     """Exposes ``by_name`` (spec name -> Function), ``urls`` (spec name -> Function URL, for the
-    specs that declare ``function_url``) and ``specs``.
+    specs that declare ``function_url``), ``specs`` and the layers: ``deps_layer``,
+    ``extra_layers`` (by pyproject extra) and ``media_layers`` (by tool).
 
     Roles start with nothing but their own log group and X-Ray; the stack adds the grants
     from the spec once the resources exist, and :meth:`set_environment` fills the
@@ -41,6 +57,7 @@ class FunctionsConstruct(Construct):
         specs: Sequence[spec.FunctionSpec],
         architecture: str,
         requirements: Sequence[str],
+        extra_requirements: Mapping[str, Sequence[str]] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id_)
@@ -56,6 +73,32 @@ class FunctionsConstruct(Construct):
             compatible_architectures=[lambda_architecture],
             description="Runtime dependencies of the functions: pyproject [project].dependencies minus boto3",
         )
+        # One layer per pyproject extra that some function lists in ``layers``, attached to
+        # those functions only (numpy and Pillow would weigh on every other function).
+        extra_requirements = extra_requirements or {}
+        self.extra_layers: dict[str, lambda_.LayerVersion] = {}
+        for extra in sorted({extra for fn in specs for extra in fn.layers}):
+            if extra not in extra_requirements:
+                users = sorted(fn.name for fn in specs if extra in fn.layers)
+                raise KeyError(f"{', '.join(users)}: no requirements given for the {extra!r} layer")
+            excluded = bundling.LAYER_EXCLUDES.get(extra, ())
+            self.extra_layers[extra] = lambda_.LayerVersion(
+                self,
+                f"{construct_id(extra)}Layer",
+                code=bundling.layer_code(
+                    "deps",
+                    architecture=architecture,
+                    requirements=extra_requirements[extra],
+                    exclude=excluded,
+                    name=extra,
+                ),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[lambda_architecture],
+                description=(
+                    f"pyproject [project.optional-dependencies].{extra}"
+                    + (f" without {', '.join(excluded)}" if excluded else "")
+                ),
+            )
         # One layer per media tool, only for the tools some function uses.
         self.media_layers: dict[str, lambda_.LayerVersion] = {
             tool: lambda_.LayerVersion(
@@ -97,6 +140,7 @@ class FunctionsConstruct(Construct):
         )
         log_group.grant_write(role)
         layers: list[lambda_.ILayerVersion] = [self.deps_layer]
+        layers += [self.extra_layers[extra] for extra in fn.layers]
         layers += [self.media_layers[tool] for tool in fn.media_tools]
         function = lambda_.Function(
             self,
@@ -120,13 +164,9 @@ class FunctionsConstruct(Construct):
             "Pinned to Python 3.12: the deps layer is built for cp312 wheels (pydantic-core) and the "
             "layer build image is build-python3.12; runtime, image and layer move together.",
         )
-        suppress(
-            role,
-            "IAM5",
-            "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-            "resource-level permissions, so their resource is '*'.",
-            findings=["Resource::*"],
-        )
+        # One acknowledgment per finding id and construct (a second one for Resource::* would be
+        # dropped), so it names every '*' statement the role gets, here and from the stack.
+        suppress(role, "IAM5", wildcard_resource_reason(fn), findings=["Resource::*"])
         if fn.function_url:
             # IAM-authorised: only a principal the function's resource policy names may call it,
             # which for a CloudFront origin is the distribution (origin access control, SigV4).

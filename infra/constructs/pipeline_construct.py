@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,29 +17,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import spec
+from infra.constructs.events_construct import event_pattern
 from infra.constructs.ingest_construct import dlq_alarm, encrypted_queue
 from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
-
-# EventBridge pattern keys (as in the JSON) -> events.EventPattern arguments.
-_PATTERN_FIELDS = {
-    "version": "version",
-    "id": "id",
-    "detail-type": "detail_type",
-    "source": "source",
-    "account": "account",
-    "time": "time",
-    "region": "region",
-    "resources": "resources",
-    "detail": "detail",
-}
-
-
-def event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
-    unknown = set(pattern) - set(_PATTERN_FIELDS)
-    if unknown:
-        raise ValueError(f"unsupported event pattern fields: {sorted(unknown)}")
-    return events.EventPattern(**{_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
 
 
 class PipelineConstruct(Construct):

@@ -12,6 +12,14 @@ from constructs import Construct
 
 from infra.constructs.nag import suppress
 
+# Table name (a key of spec.table_schemas()) -> its TTL attribute. The neutral schema carries keys
+# and indexes only, so the TTL lives here for now: ``idempotency`` is Powertools'
+# DynamoDBPersistenceLayer table, whose records carry their epoch-seconds expiry in
+# ``expiration`` (functions/shared/platform_tables.py IdempotencyKeys). Candidate for
+# infra/spec.py (or the schema, from a model's ``Meta.ttl_attribute``) so that the emulator can
+# read it as well.
+TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expiration"}
+
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
@@ -27,7 +35,8 @@ def _key(key: Sequence[str] | None) -> dynamodb.Attribute | None:
 
 
 class StorageConstruct(Construct):
-    """Exposes ``upload_bucket``, ``media_bucket``, ``log_bucket`` and ``tables`` (by model name)."""
+    """Exposes ``upload_bucket``, ``media_bucket``, ``log_bucket`` and ``tables`` (by model name;
+    TTL on the attribute ``ttl_attributes`` names, ``TTL_ATTRIBUTES`` by default)."""
 
     def __init__(
         self,
@@ -37,8 +46,15 @@ class StorageConstruct(Construct):
         table_schemas: Mapping[str, Mapping[str, Any]],
         upload_cors_origins: Sequence[str],
         log_retention_days: int = 90,
+        ttl_attributes: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        ttl_attributes = TTL_ATTRIBUTES if ttl_attributes is None else ttl_attributes
+        unknown = sorted(set(ttl_attributes) - set(table_schemas))
+        if unknown:
+            raise ValueError(
+                f"TTL declared for tables that do not exist: {unknown} (tables: {sorted(table_schemas)})"
+            )
 
         # One bucket receives the S3 server access logs and the CloudFront standard logs.
         # CloudFront delivers with an ACL grant, hence BUCKET_OWNER_PREFERRED (ACLs on, owner wins).
@@ -99,10 +115,11 @@ class StorageConstruct(Construct):
         )
 
         self.tables: dict[str, dynamodb.Table] = {
-            name: self._table(name, schema) for name, schema in table_schemas.items()
+            name: self._table(name, schema, ttl_attributes.get(name))
+            for name, schema in table_schemas.items()
         }
 
-    def _table(self, name: str, schema: Mapping[str, Any]) -> dynamodb.Table:
+    def _table(self, name: str, schema: Mapping[str, Any], ttl_attribute: str | None) -> dynamodb.Table:
         partition_key = _key(schema["hash_key"])
         assert partition_key is not None
         table = dynamodb.Table(
@@ -115,6 +132,7 @@ class StorageConstruct(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
+            time_to_live_attribute=ttl_attribute,
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in schema["indexes"]:

@@ -118,3 +118,17 @@ def test_public_routes_carry_a_written_nag_acknowledgment(
     route_id = synthesized.logical_id(synthesized.stack.api.routes[f"{route.method} {route.path}"])
     rules = synthesized.resources[route_id]["Metadata"]["cdk_nag"]["rules_to_suppress"]
     assert [r["id"] for r in rules] == ["AwsSolutions-APIG4"]
+
+
+@pytest.mark.parametrize(
+    "route_key", ["ANY /v1/moderation/{proxy+}", "ANY /v1/webhooks", "ANY /v1/webhooks/{proxy+}"]
+)
+def test_moderation_and_webhook_routes_reach_videos_api_with_a_jwt(
+    synthesized: Synthesized, route_key: str
+) -> None:
+    props = _routes(synthesized)[route_key]
+    assert props["AuthorizationType"] == "JWT"
+    assert props["AuthorizerId"] == {"Ref": _authorizer_id(synthesized)}
+    integration_id = props["Target"]["Fn::Join"][1][1]["Ref"]
+    integration = synthesized.resources[integration_id]["Properties"]
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": [synthesized.function_id("videos-api"), "Arn"]}

@@ -6,10 +6,15 @@ from typing import Any
 
 import pytest
 
+from functions.shared.settings import Settings
 from infra import spec
+from infra.stack import MODERATION_APPCONFIG_FIELDS, setting
 from tests.infrastructure.conftest import Synthesized
 
 FUNCTIONS = pytest.mark.parametrize("fn", spec.FUNCTIONS, ids=lambda f: f.name)
+TASK_TOKEN_ACTIONS = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+APPCONFIG_ACTIONS = {"appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"}
+REKOGNITION_ACTION = "rekognition:DetectModerationLabels"
 
 
 def _props(synthesized: Synthesized, fn: spec.FunctionSpec) -> dict[str, Any]:
@@ -25,6 +30,17 @@ def _role_statements(synthesized: Synthesized, fn: spec.FunctionSpec) -> list[di
         if {"Ref": role_id} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _statements_with(
+    synthesized: Synthesized, fn: spec.FunctionSpec, actions: set[str]
+) -> list[dict[str, Any]]:
+    return [s for s in _role_statements(synthesized, fn) if _actions(s) & actions]
 
 
 def _referenced_ids(value: Any) -> set[str]:
@@ -70,18 +86,38 @@ def test_function_environment_is_the_spec_environment(
 
 
 @FUNCTIONS
-def test_function_gets_the_deps_layer_and_one_layer_per_media_tool(
+def test_function_gets_the_deps_layer_its_extra_layers_and_one_layer_per_media_tool(
     synthesized: Synthesized, fn: spec.FunctionSpec
 ) -> None:
     functions = synthesized.stack.functions
     layers = [layer["Ref"] for layer in _props(synthesized, fn)["Layers"]]
     expected = [synthesized.logical_id(functions.deps_layer)]
+    expected += [synthesized.logical_id(functions.extra_layers[extra]) for extra in fn.layers]
     expected += [synthesized.logical_id(functions.media_layers[tool]) for tool in fn.media_tools]
-    assert layers == expected
+    # CDK orders layers by their ARN tokens (@aws-cdk/aws-lambda:recognizeLayerVersion); the
+    # layers' files do not overlap (/opt/python packages, /opt/bin tools), so order is moot
+    assert sorted(layers) == sorted(expected)
+    assert len(layers) == 1 + len(fn.layers) + len(fn.media_tools)
     if fn.media:
-        assert len(layers) == 2  # deps + its one tool: together under Lambda's 250 MB limit
-    else:
-        assert len(layers) == 1
+        assert len(fn.media_tools) == 1  # deps + its one tool: together under Lambda's 250 MB limit
+
+
+def test_each_extra_layer_goes_only_to_the_functions_that_list_it(synthesized: Synthesized) -> None:
+    functions = synthesized.stack.functions
+    assert set(functions.extra_layers) == {extra for fn in spec.FUNCTIONS for extra in fn.layers}
+    for extra, layer in functions.extra_layers.items():
+        layer_id = synthesized.logical_id(layer)
+        users = {fn.name for fn in spec.FUNCTIONS if {"Ref": layer_id} in _props(synthesized, fn)["Layers"]}
+        assert users == {fn.name for fn in spec.FUNCTIONS if extra in fn.layers}, extra
+
+
+def test_moderation_layer_is_on_pipeline_moderate_only(synthesized: Synthesized) -> None:
+    layer = {"Ref": synthesized.logical_id(synthesized.stack.functions.extra_layers["moderation"])}
+    users = {fn.name for fn in spec.FUNCTIONS if layer in _props(synthesized, fn)["Layers"]}
+    assert users == {"pipeline-moderate"}
+    props = synthesized.resources[layer["Ref"]]["Properties"]
+    assert props["CompatibleRuntimes"] == ["python3.12"]
+    assert "without scipy" in props["Description"]
 
 
 def test_each_function_has_its_own_role_and_log_group(synthesized: Synthesized) -> None:
@@ -100,7 +136,7 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
     stack = synthesized.stack
     allowed = {synthesized.logical_id(stack.buckets.get(r) or stack.tables[r]) for r in fn.grants}
     allowed.add(_props(synthesized, fn)["LoggingConfig"]["LogGroup"]["Ref"])
-    if fn.starts_executions:
+    if fn.starts_executions or fn.sends_task_tokens:
         allowed.add(synthesized.logical_id(stack.pipeline_state_machine))
     if fn.puts_events:
         allowed.add(synthesized.logical_id(stack.events.bus))
@@ -117,24 +153,130 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
         a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert ("states:StartExecution" in actions) == fn.starts_executions
+    assert (actions >= TASK_TOKEN_ACTIONS) == fn.sends_task_tokens
+    assert bool(TASK_TOKEN_ACTIONS & actions) == fn.sends_task_tokens
+    assert (REKOGNITION_ACTION in actions) == fn.detects_moderation_labels
+    assert (actions >= APPCONFIG_ACTIONS) == fn.reads_moderation_config
+    assert bool(APPCONFIG_ACTIONS & actions) == fn.reads_moderation_config
     assert ("events:PutEvents" in actions) == fn.puts_events
     assert ("secretsmanager:GetSecretValue" in actions) == fn.reads_secret
 
 
-def test_secret_reader_reads_the_named_secret_only(synthesized: Synthesized) -> None:
-    name = synthesized.stack.config.cloudfront_private_key_secret_name
-    for fn in (f for f in spec.FUNCTIONS if f.reads_secret):
-        (statement,) = [
-            s for s in _role_statements(synthesized, fn) if "secretsmanager:GetSecretValue" in s["Action"]
+def test_the_new_functions_declare_what_they_are_granted() -> None:
+    # The spec says what the moderation and webhook functions may do; the test above checks that
+    # each role gets exactly that. This pins the declarations the stack was written against.
+    by_name = spec.FUNCTIONS_BY_NAME
+    assert by_name["videos-api"].starts_executions and by_name["videos-api"].sends_task_tokens
+    moderate = by_name["pipeline-moderate"]
+    assert moderate.detects_moderation_labels and moderate.reads_moderation_config
+    assert moderate.layers == ("moderation",) and moderate.media_tools == ("ffmpeg",)
+    assert [
+        fn.name for fn in spec.FUNCTIONS if fn.detects_moderation_labels or fn.reads_moderation_config
+    ] == ["pipeline-moderate"]
+    assert dict(by_name["webhook-dispatcher"].grants) == {
+        "platform_table": spec.READ_WRITE,
+        "idempotency_table": spec.READ_WRITE,
+    }
+
+
+@pytest.mark.parametrize("fn", [f for f in spec.FUNCTIONS if f.sends_task_tokens], ids=lambda f: f.name)
+def test_task_token_sender_may_answer_the_pipeline_callbacks(
+    synthesized: Synthesized, fn: spec.FunctionSpec
+) -> None:
+    # Given the statement with the task-token actions
+    (statement,) = _statements_with(synthesized, fn, TASK_TOKEN_ACTIONS)
+
+    # Then it allows all three on the pipeline state machine (IAM policy minimisation may merge
+    # StartExecution, granted on the same ARN, into the statement), and nothing else
+    assert statement["Effect"] == "Allow"
+    assert _actions(statement) >= TASK_TOKEN_ACTIONS
+    assert _actions(statement) - TASK_TOKEN_ACTIONS <= (
+        {"states:StartExecution"} if fn.starts_executions else set()
+    )
+    assert statement["Resource"] == {"Ref": synthesized.logical_id(synthesized.stack.pipeline_state_machine)}
+
+
+def test_videos_api_may_answer_review_callbacks_and_start_executions(synthesized: Synthesized) -> None:
+    fn = spec.FUNCTIONS_BY_NAME["videos-api"]
+    actions = set().union(*(_actions(s) for s in _role_statements(synthesized, fn)))
+    assert TASK_TOKEN_ACTIONS | {"states:StartExecution"} <= actions
+
+
+@pytest.mark.parametrize(
+    "fn", [f for f in spec.FUNCTIONS if f.detects_moderation_labels], ids=lambda f: f.name
+)
+def test_moderation_labels_detector_calls_rekognition_and_says_why_on_resource_star(
+    synthesized: Synthesized, fn: spec.FunctionSpec
+) -> None:
+    (statement,) = _statements_with(synthesized, fn, {REKOGNITION_ACTION})
+    assert statement["Resource"] == "*"
+    assert {a for a in _actions(statement) if not a.startswith("xray:")} == {REKOGNITION_ACTION}
+    role_id = _props(synthesized, fn)["Role"]["Fn::GetAtt"][0]
+    rules = synthesized.resources[role_id]["Metadata"]["cdk_nag"]["rules_to_suppress"]
+    (star,) = [r for r in rules if r["id"] == "AwsSolutions-IAM5[Resource::*]"]
+    assert "X-Ray" in star["reason"]
+    assert "rekognition:DetectModerationLabels" in star["reason"]
+
+
+def _moderation_config_arn(overrides: dict[str, str]) -> dict[str, Any]:
+    def value(field: str) -> str:
+        info = Settings.model_fields[field]
+        assert info.alias is not None
+        return str(overrides.get(info.alias, info.default))
+
+    app, env, profile = (value(f) for f in MODERATION_APPCONFIG_FIELDS)
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":appconfig:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":application/{app}/environment/{env}/configuration/{profile}",
+            ],
         ]
-        rendered = str(statement["Resource"])
-        assert f":secret:{name}-??????" in rendered
+    }
+
+
+@pytest.mark.parametrize("fn", [f for f in spec.FUNCTIONS if f.reads_moderation_config], ids=lambda f: f.name)
+def test_moderation_config_reader_reads_the_configuration_its_settings_name(
+    synthesized: Synthesized, fn: spec.FunctionSpec
+) -> None:
+    # Given the AppConfig statement of the function's role
+    (statement,) = _statements_with(synthesized, fn, APPCONFIG_ACTIONS)
+
+    # Then it allows the two data-plane calls on the one configuration named by the settings
+    # the function itself reads (MODERATION_APPCONFIG_*: deployer's value, else the default)
+    assert _actions(statement) == APPCONFIG_ACTIONS
+    overrides = dict(synthesized.stack.config.function_settings)
+    assert statement["Resource"] == _moderation_config_arn(overrides)
+
+
+def test_moderation_config_settings_follow_the_deployers_function_settings() -> None:
+    # AppConfig ARNs hold IDs: a deployer who sets the settings to IDs gets the exact ARN
+    ids = {
+        "MODERATION_APPCONFIG_APPLICATION": "abc1234",
+        "MODERATION_APPCONFIG_ENVIRONMENT": "env5678",
+        "MODERATION_APPCONFIG_PROFILE": "prf9012",
+    }
+    assert [setting(f, ids) for f in MODERATION_APPCONFIG_FIELDS] == ["abc1234", "env5678", "prf9012"]
+    defaults = [Settings.model_fields[f].default for f in MODERATION_APPCONFIG_FIELDS]
+    assert [setting(f, {}) for f in MODERATION_APPCONFIG_FIELDS] == defaults
+    assert _moderation_config_arn(ids)["Fn::Join"][1][-1] == (
+        ":application/abc1234/environment/env5678/configuration/prf9012"
+    )
 
 
 @FUNCTIONS
-def test_only_xray_uses_a_wildcard_resource(synthesized: Synthesized, fn: spec.FunctionSpec) -> None:
-    # The role's IAM5 acknowledgment of Resource::* is for X-Ray; nothing else may hide behind it
+def test_only_xray_and_declared_rekognition_use_a_wildcard_resource(
+    synthesized: Synthesized, fn: spec.FunctionSpec
+) -> None:
+    # The role's IAM5 acknowledgment of Resource::* is for X-Ray (and Rekognition where the spec
+    # declares detects_moderation_labels); nothing else may hide behind it
+    allowed = {REKOGNITION_ACTION} if fn.detects_moderation_labels else set()
     for statement in _role_statements(synthesized, fn):
         if statement["Resource"] == "*":
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert all(action.startswith("xray:") for action in actions), statement
+            assert all(a.startswith("xray:") or a in allowed for a in _actions(statement)), statement

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match
 
 from infra import spec
+from infra.constructs.storage_construct import TTL_ATTRIBUTES, StorageConstruct
 from tests.infrastructure.conftest import Synthesized
 
 
@@ -118,3 +120,54 @@ def test_event_bus_exists_with_a_stack_scoped_name(synthesized: Synthesized) -> 
     synthesized.template.has_resource_properties(
         "AWS::Events::EventBus", {"Name": Match.string_like_regexp("^VodStack-events$")}
     )
+
+
+def test_platform_table_is_keyed_pk_sk_with_the_generic_gsi1(synthesized: Synthesized) -> None:
+    props = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.tables["platform"])][
+        "Properties"
+    ]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    (gsi1,) = props["GlobalSecondaryIndexes"]
+    assert gsi1["IndexName"] == "gsi1"
+    assert gsi1["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert gsi1["Projection"] == {"ProjectionType": "ALL"}
+    assert "TimeToLiveSpecification" not in props
+
+
+def test_idempotency_table_expires_records_on_expiration(synthesized: Synthesized) -> None:
+    # Powertools' DynamoDBPersistenceLayer: partition key "id", epoch-seconds expiry in "expiration"
+    props = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.tables["idempotency"])][
+        "Properties"
+    ]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert "GlobalSecondaryIndexes" not in props
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+@pytest.mark.parametrize("name", list(spec.table_schemas()))
+def test_ttl_only_where_declared(synthesized: Synthesized, name: str) -> None:
+    props = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.tables[name])][
+        "Properties"
+    ]
+    declared = TTL_ATTRIBUTES.get(name)
+    if declared:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": declared, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+def test_ttl_for_a_table_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ValueError, match="TTL declared for tables that do not exist"):
+        StorageConstruct(
+            Stack(App(), "Probe"),
+            "Storage",
+            table_schemas={"videos": spec.table_schemas()["videos"]},
+            upload_cors_origins=["*"],
+            ttl_attributes={"idempotency": "expiration"},
+        )
