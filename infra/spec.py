@@ -245,7 +245,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=512,
         timeout_s=120,
         env=(*_BASE_ENV, "PLATFORM_TABLE", "IDEMPOTENCY_TABLE"),
-        grants={"platform_table": READ_WRITE, "idempotency_table": READ_WRITE},
+        # videos: READ to learn the owner of a rejected/failed video (its event may not carry it)
+        grants={"platform_table": READ_WRITE, "idempotency_table": READ_WRITE, "videos_table": READ},
     ),
 )
 
@@ -284,7 +285,14 @@ class QueueSpec:
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(name="ingest", consumer="ingest-starter"),
     # visibility >= 6x the dispatcher's timeout; SQS redrive retries whole batches later on.
-    QueueSpec(name="webhooks", consumer="webhook-dispatcher", visibility_timeout_s=720, max_receive_count=5),
+    # One delivery may take ~75 s with retries: small batches keep a batch inside the timeout.
+    QueueSpec(
+        name="webhooks",
+        consumer="webhook-dispatcher",
+        batch_size=2,
+        visibility_timeout_s=720,
+        max_receive_count=5,
+    ),
 )
 
 

@@ -23,6 +23,7 @@ CASES = {
     "api_get_video.json": "videos-api",
     "api_create_playback.json": "videos-api",
     "sqs_s3_object_created.json": "ingest-starter",
+    "sqs_webhook_event.json": "webhook-dispatcher",
     "sfn_compensate_input.json": "pipeline-compensate",
     "eventbridge_execution_failed.json": "pipeline-safety-net",
     "function_url_playlist.json": "playlist-origin",
@@ -65,6 +66,8 @@ def test_sample_event_runs(name: str, function: str, account: Account) -> None:
         assert result["statusCode"] < 500
         assert result["statusCode"] in {200, 201, 409}
     if function == "ingest-starter":
+        assert result == {"batchItemFailures": []}
+    if function == "webhook-dispatcher":
         assert result == {"batchItemFailures": []}
     if function == "pipeline-compensate":
         assert result["status"] == "FAILED"

@@ -8,15 +8,19 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.moderation.handlers import routes as moderation_routes
 from functions.shared.http import build_resolver
 from functions.shared.observability import logger, metrics, tracer
 from functions.videos.handlers.routes import videos
+from functions.webhooks.handlers import routes as webhooks
 
 API_TITLE = "VOD platform API"
 API_VERSION = "1.0.0"
 
 app = build_resolver(title=API_TITLE, version=API_VERSION)
 app.include_router(videos.router)
+app.include_router(webhooks.router)
+app.include_router(moderation_routes.router)
 
 
 def openapi_document() -> dict[str, Any]:
