@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,6 +12,7 @@ class VideoStatus(StrEnum):
     AWAITING_UPLOAD = "AWAITING_UPLOAD"
     UPLOADED = "UPLOADED"
     PROCESSING = "PROCESSING"
+    IN_REVIEW = "IN_REVIEW"  # moderation scored in the grey band: the Saga waits for an admin
     READY = "READY"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
@@ -23,9 +24,12 @@ TERMINAL = frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILE
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
     VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED}),
     VideoStatus.UPLOADED: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
-    VideoStatus.PROCESSING: frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}),
+    VideoStatus.PROCESSING: frozenset(
+        {VideoStatus.IN_REVIEW, VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}
+    ),
+    VideoStatus.IN_REVIEW: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
     VideoStatus.READY: frozenset(),
-    VideoStatus.REJECTED: frozenset(),
+    VideoStatus.REJECTED: frozenset({VideoStatus.UPLOADED}),  # an admin overrides moderation: re-run
     VideoStatus.FAILED: frozenset({VideoStatus.UPLOADED}),  # a safe retry re-enters the pipeline
 }
 
@@ -77,6 +81,27 @@ class UploadTarget(BaseModel):
     checksum_algorithm: str | None = None
 
 
+class Reason(BaseModel):
+    """Why a video was rejected or held: uploaders see check and code, admins also the evidence."""
+
+    check: str
+    code: str
+    evidence: dict[str, Any] | None = None
+
+
+class ModerationDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    note: str = Field(default="", max_length=1000)
+
+
+class ProtectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    video_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+
+
 class Rendition(BaseModel):
     name: str
     width: int
@@ -98,6 +123,8 @@ class VideoView(BaseModel):
     updated_at: str
     reason: str | None = None
     message: str | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    attempt: int | None = None
     duration_seconds: float | None = None
     width: int | None = None
     height: int | None = None

@@ -20,7 +20,7 @@ import requests
 from botocore.config import Config
 
 from infra import spec
-from infra.local import lambda_runtime, provision
+from infra.local import lambda_runtime, moto_patches, provision
 from infra.local.edge import LocalEdge
 from infra.local.http_front import ApiFront
 from infra.local.keys import CloudFrontKeys, LocalIssuer, state_dir
@@ -44,12 +44,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def local_function_settings(work_dir: Path) -> dict[str, str]:
-    """What a deployer would set per function; locally the media tools come from PATH."""
+DEFAULT_WORD_LIST = """# Sensitive words for the embedded mode's text check: one term per line.
+# Edit while the stack runs: the moderation step reloads the file when it changes.
+# (On AWS the list lives in AppConfig: see README.)
+forbiddenword
+"""
+
+
+def local_function_settings(work_dir: Path, directory: Path) -> dict[str, str]:
+    """What a deployer would set per function. Locally: media tools from PATH, the ONNX frame
+    classifier instead of Rekognition, a word-list file instead of AppConfig, and webhooks may
+    target plain-HTTP loopback receivers."""
+    words = directory / "sensitive-words.txt"
+    if not words.exists():
+        words.write_text(DEFAULT_WORD_LIST)
     return {
         "FFMPEG_PATH": shutil.which("ffmpeg") or "ffmpeg",
         "FFPROBE_PATH": shutil.which("ffprobe") or "ffprobe",
         "WORK_DIR": str(work_dir),
+        "FRAME_CLASSIFIER": "nudenet",
+        "MODERATION_WORD_LIST": str(words),
+        "WEBHOOK_ALLOW_HTTP": "true",
     }
 
 
@@ -126,6 +141,7 @@ class EmbeddedStack:
             timeout=10,
         ).raise_for_status()
         lambda_runtime.install()
+        moto_patches.make_dynamodb_writes_atomic()
 
         s3 = self.client("s3")
         self.edge = LocalEdge(
@@ -139,7 +155,7 @@ class EmbeddedStack:
         self.resources = res
         self.edge.bucket = res.media_bucket
 
-        settings = local_function_settings(work_dir)
+        settings = local_function_settings(work_dir, self.directory)
         settings.update(self.overrides)
         per_function = {fn.name: settings for fn in spec.FUNCTIONS}
         self._apply_process_environment(res, settings)
@@ -149,6 +165,7 @@ class EmbeddedStack:
         provision.create_buckets(s3, res)
         self.queues = provision.create_queues(self.client("sqs"))
         provision.create_event_bus(self.client("events"), res)
+        provision.create_bus_rules(self.client("events"), res, self.queues)
         provision.create_secret(self.client("secretsmanager"), res, self.cloudfront.private_pem)
         provision.create_role(self.client("iam"))
         lam = self.client("lambda")

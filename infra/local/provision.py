@@ -184,5 +184,18 @@ def create_event_bus(events: Any, res: spec.Resources) -> None:
     events.create_event_bus(Name=res.event_bus_name)
 
 
+def create_bus_rules(events: Any, res: spec.Resources, queues: dict[str, LocalQueue]) -> None:
+    """Rules on the platform bus -> queues (moto delivers EventBridge -> SQS itself)."""
+    for rule in spec.BUS_RULES:
+        events.put_rule(
+            Name=rule.name, EventBusName=res.event_bus_name, EventPattern=json.dumps(rule.pattern)
+        )
+        events.put_targets(
+            Rule=rule.name,
+            EventBusName=res.event_bus_name,
+            Targets=[{"Id": rule.queue, "Arn": queues[rule.queue].arn}],
+        )
+
+
 def create_secret(secrets: Any, res: spec.Resources, private_key_pem: str) -> None:
     secrets.create_secret(Name=res.cloudfront_private_key_secret, SecretString=private_key_pem)

@@ -176,6 +176,7 @@ def test_the_new_functions_declare_what_they_are_granted() -> None:
     assert dict(by_name["webhook-dispatcher"].grants) == {
         "platform_table": spec.READ_WRITE,
         "idempotency_table": spec.READ_WRITE,
+        "videos_table": spec.READ,  # the owner of a rejected/failed video, for scoping
     }
 
 

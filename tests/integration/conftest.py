@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from infra import spec
-from infra.local import provision
+from infra.local import moto_patches, provision
 from infra.local.http_front import build_event, match_route
 from infra.local.keys import CloudFrontKeys, LocalIssuer
 from infra.local.lambda_runtime import invoke
@@ -36,6 +36,7 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
     # mock_aws resets moto's process-wide backends: an embedded stack in this process would lose
     # its resources. `make test` runs tests/e2e in a separate pytest process for that reason.
     assert "AWS_ENDPOINT_URL" not in os.environ, "run tests/e2e and tests/integration in separate processes"
+    moto_patches.make_dynamodb_writes_atomic()
     with mock_aws():
         keys = CloudFrontKeys(tmp_path)
         res = provision.local_resources(cdn_base_url="https://cdn.example.test", key_pair_id=keys.key_pair_id)
@@ -50,6 +51,7 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
             provision.create_buckets(s3, res)
             queues = provision.create_queues(boto3.client("sqs"))
             provision.create_event_bus(boto3.client("events"), res)
+            provision.create_bus_rules(boto3.client("events"), res, queues)
             provision.create_secret(boto3.client("secretsmanager"), res, keys.private_pem)
             provision.create_role(boto3.client("iam"))
             provision.register_functions(boto3.client("lambda"), res, {})

@@ -124,9 +124,15 @@ def test_upload_keys_round_trip_and_reject_other_layouts() -> None:
     assert video_id_from_upload_key("uploads/" + "b" * 32 + "/other") is None
 
 
-def test_terminal_states_have_no_way_out_except_a_retry_of_failed() -> None:
+def test_terminal_states_only_reenter_the_pipeline_by_retry_or_admin_override() -> None:
     assert ALLOWED_TRANSITIONS[VideoStatus.READY] == frozenset()
-    assert ALLOWED_TRANSITIONS[VideoStatus.REJECTED] == frozenset()
-    assert ALLOWED_TRANSITIONS[VideoStatus.FAILED] == {VideoStatus.UPLOADED}
+    assert ALLOWED_TRANSITIONS[VideoStatus.REJECTED] == {VideoStatus.UPLOADED}  # admin approval re-runs
+    assert ALLOWED_TRANSITIONS[VideoStatus.FAILED] == {VideoStatus.UPLOADED}  # safe retry
     assert sources_of(VideoStatus.READY) == {VideoStatus.PROCESSING}
+    assert sources_of(VideoStatus.IN_REVIEW) == {VideoStatus.PROCESSING}
+    assert ALLOWED_TRANSITIONS[VideoStatus.IN_REVIEW] == {
+        VideoStatus.PROCESSING,
+        VideoStatus.REJECTED,
+        VideoStatus.FAILED,
+    }
     assert {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED} == TERMINAL

@@ -30,9 +30,14 @@ def _states(machine: spec.StateMachineSpec) -> dict[str, Any]:
     return states
 
 
+FORWARD = ("Probe", "Moderate", "Transcode", "Thumbnails", "AwaitReview", "Publish")
+WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+
 def _function_of(state: dict[str, Any], machine: spec.StateMachineSpec) -> spec.FunctionSpec:
-    placeholder = re.fullmatch(r"\$\{(\w+)\}", state["Resource"])
-    assert placeholder, state["Resource"]
+    target = state["Parameters"]["FunctionName"] if state["Resource"] == WAIT_FOR_TOKEN else state["Resource"]
+    placeholder = re.fullmatch(r"\$\{(\w+)\}", target)
+    assert placeholder, target
     return spec.FUNCTIONS_BY_NAME[machine.function_substitutions[placeholder.group(1)]]
 
 
@@ -52,7 +57,7 @@ def test_the_definition_uses_jsonpath_only(machine: spec.StateMachineSpec) -> No
 def test_forward_tasks_retry_transient_errors_with_the_required_backoff(
     machine: spec.StateMachineSpec,
 ) -> None:
-    for name in ("Probe", "Transcode", "Thumbnails", "Publish"):
+    for name in FORWARD:
         [retry] = _states(machine)[name]["Retry"]
         assert set(retry["ErrorEquals"]) == TRANSIENT
         assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxAttempts"]) == (1, 3, 3)
@@ -60,12 +65,13 @@ def test_forward_tasks_retry_transient_errors_with_the_required_backoff(
 
 def test_every_forward_task_is_caught_and_routed_to_compensation(machine: spec.StateMachineSpec) -> None:
     states = _states(machine)
-    for name in ("Probe", "Transcode", "Thumbnails", "Publish"):
+    steps = {"AwaitReview": "review"}
+    for name in FORWARD:
         [catch] = states[name]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["ResultPath"] == "$.error"
         marker = states[catch["Next"]]
-        assert marker["Result"] == name.lower()
+        assert marker["Result"] == steps.get(name, name.lower())
         assert marker["Next"] == "Compensate"
 
 
@@ -85,7 +91,25 @@ def test_every_task_has_a_timeout_longer_than_its_function(machine: spec.StateMa
     assert tasks
     for name, state in tasks.items():
         fn = _function_of(state, machine)
-        assert fn.timeout_s < state["TimeoutSeconds"] <= fn.timeout_s + 60, name
+        if state["Resource"] == WAIT_FOR_TOKEN:
+            # The function only stores the token; the timeout bounds the wait for a person.
+            assert state["TimeoutSeconds"] >= 86400, name
+        else:
+            assert fn.timeout_s < state["TimeoutSeconds"] <= fn.timeout_s + 60, name
+
+
+def test_order_of_the_saga(machine: spec.StateMachineSpec) -> None:
+    states = _states(machine)
+    assert states["Probe"]["Next"] == "Moderate"
+    assert states["Moderate"]["Next"] == "Transcode"
+    assert states["Transcode"]["Next"] == "Thumbnails"
+    assert states["Thumbnails"]["Next"] == "ReviewGate"
+    gate = states["ReviewGate"]
+    assert gate["Choices"] == [
+        {"Variable": "$.moderation.verdict", "StringEquals": "review", "Next": "AwaitReview"}
+    ]
+    assert gate["Default"] == "Publish"
+    assert states["AwaitReview"]["Next"] == "Publish"
 
 
 def test_the_execution_has_an_overall_timeout(machine: spec.StateMachineSpec) -> None:

@@ -81,6 +81,10 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
         reason = f"{failed_step}_timeout" if name == "States.Timeout" else f"{failed_step}_error"
     status = VideoStatus.REJECTED if rejected else VideoStatus.FAILED
     current = dal.find(video_id)
+    if current is not None and execution and current.execution_name and current.execution_name != execution:
+        # A newer attempt owns the video and its outputs now: undo nothing of it.
+        logger.warning("compensation of a superseded execution skipped", extra={"execution": execution})
+        return {"status": current.status, "reason": None, "deleted": 0}
     if current is not None and current.status == VideoStatus.READY.value:
         logger.error("compensation requested for a READY video: leaving it alone")
         return {"status": VideoStatus.READY.value, "reason": None, "deleted": 0}
@@ -108,7 +112,10 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
                 "execution": execution,
             },
         )
-    logger.info("compensated", extra={"status": final, "reason": reason, "deleted": deleted})
+    logger.info(
+        "compensated",
+        extra={"status": final, "reason": reason, "deleted": deleted, "error": name, "cause": message},
+    )
     return {"status": final, "reason": reason, "deleted": deleted}
 
 
@@ -125,6 +132,10 @@ def execution_failed(detail: dict[str, Any]) -> dict:
     current = dal.find(video_id)
     if current is None or current.status in {s.value for s in TERMINAL}:
         return {"handled": False, "status": current.status if current else None}
+    if current.execution_name and detail.get("name") and current.execution_name != detail["name"]:
+        # A retry has already started a newer attempt: this event is about a superseded one.
+        logger.info("ignoring the end of a superseded execution", extra={"execution": detail.get("name")})
+        return {"handled": False, "status": current.status}
     storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
     reason = f"execution_{str(detail.get('status', 'failed')).lower()}"
     try:

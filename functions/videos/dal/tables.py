@@ -64,6 +64,9 @@ class VideoModel(Model):
     poster_key = UnicodeAttribute(null=True)
     storyboard_key = UnicodeAttribute(null=True)
     progress = MapAttribute[str, Any](null=True)
+    reasons = ListAttribute(of=MapAttribute, null=True)  # [{check, code, evidence}]
+    review_token = UnicodeAttribute(null=True)  # the Saga's task token while IN_REVIEW (never shown)
+    moderation_override = UnicodeAttribute(null=True)  # admin who approved past a rejection
     ready_at = UnicodeAttribute(null=True)
 
     owner_index = OwnerIndex()

@@ -134,3 +134,15 @@ def reset() -> None:
     global _bound_table
     _bound_table = None
     VideoModel._connection = None
+
+
+def list_by_status(status: VideoStatus, *, limit: int = 50) -> list[VideoModel]:
+    """Newest first, through the by-status index (a Query, never a Scan)."""
+    model = _model()
+    return list(model.status_index.query(status.value, scan_index_forward=False, limit=limit))
+
+
+def attempt_is(attempt: float | None) -> object:
+    """Condition: the record's attempt counter is still ``attempt`` (optimistic lock for retries)."""
+    model = _model()
+    return model.attempt.does_not_exist() if attempt is None else model.attempt == attempt

@@ -36,7 +36,15 @@ def execution_name(video_id: str, upload_version: str, attempt: int) -> str:
     return f"{video_id}-{version}-a{attempt}"[:80]
 
 
-def start_execution(*, video_id: str, bucket: str, key: str, upload_version: str, attempt: int) -> str:
+def start_execution(
+    *,
+    video_id: str,
+    bucket: str,
+    key: str,
+    upload_version: str,
+    attempt: int,
+    moderation_override: bool = False,
+) -> str:
     """Start the pipeline execution for one upload attempt; a repeat is a no-op."""
     sfn = client("stepfunctions")
     name = execution_name(video_id, upload_version, attempt)
@@ -46,6 +54,8 @@ def start_execution(*, video_id: str, bucket: str, key: str, upload_version: str
         "key": key,
         "upload_version": upload_version,
         "attempt": attempt,
+        # An admin approved this video past a moderation rejection: the checks record, not block.
+        "moderation_override": moderation_override,
     }
     try:
         sfn.start_execution(

@@ -15,14 +15,20 @@ from functions.videos.logic.uploads import upload_target
 from functions.videos.models import (
     CreateVideoRequest,
     CreateVideoResponse,
+    Reason,
     Rendition,
     VideoStatus,
     VideoView,
 )
 
 
-def to_view(item: VideoModel) -> VideoView:
+def to_view(item: VideoModel, *, evidence: bool = False) -> VideoView:
+    """``evidence``: admins see what each check found; everyone else sees check and code only."""
     renditions = [Rendition(**_plain(r)) for r in (item.renditions or [])]
+    reasons = [
+        Reason(check=r["check"], code=r["code"], evidence=r.get("evidence") if evidence else None)
+        for r in (_plain(x) for x in (item.reasons or []))
+    ]
     return VideoView(
         id=item.video_id,
         status=VideoStatus(item.status),
@@ -34,6 +40,8 @@ def to_view(item: VideoModel) -> VideoView:
         updated_at=item.updated_at,
         reason=item.reason,
         message=item.message,
+        reasons=reasons,
+        attempt=int(item.attempt) if item.attempt is not None else None,
         duration_seconds=float(item.duration_seconds) if item.duration_seconds is not None else None,
         width=int(item.width) if item.width is not None else None,
         height=int(item.height) if item.height is not None else None,
@@ -87,4 +95,4 @@ def load_visible(principal: Principal, video_id: str) -> VideoModel:
 
 
 def get_video(principal: Principal, video_id: str) -> VideoView:
-    return to_view(load_visible(principal, video_id))
+    return to_view(load_visible(principal, video_id), evidence=principal.is_admin)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
-from functions.videos.logic import playback
+from functions.videos.logic import playback, retry
 from functions.videos.logic import videos as logic
 from functions.videos.models import (
     CreateVideoRequest,
@@ -96,3 +96,23 @@ def create_playback(
         request or PlaybackRequest(),
         event.raw_event["requestContext"]["http"]["sourceIp"],
     )
+
+
+@router.post(
+    "/v1/videos/<video_id>/retry",
+    summary="Retry a FAILED video from its stored upload (owner or admin)",
+    responses={
+        200: {
+            "description": "Re-entered the pipeline",
+            "content": {"application/json": {"model": VideoView}},
+        },
+        403: {"description": "Not yours"},
+        404: {"description": "No such video"},
+        409: {"description": "Not FAILED (or a concurrent retry won)"},
+    },
+    tags=["videos"],
+)
+@tracer.capture_method
+def retry_video(video_id: VideoId) -> VideoView:
+    logger.append_keys(video_id=video_id)
+    return retry.retry_video(principal_from_event(router.current_event.raw_event), video_id)

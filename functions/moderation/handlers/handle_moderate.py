@@ -1,0 +1,26 @@
+"""Step: moderation checks (text, frames, copyright) before anything is encoded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.moderation.logic.saga_step import moderate_step
+from functions.shared.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(video_id=event["video_id"])
+    tracer.put_annotation("video_id", event["video_id"])
+    return moderate_step(
+        video_id=event["video_id"],
+        bucket=event["bucket"],
+        key=event["key"],
+        probe_dict=event["probe"],
+        override=bool(event.get("moderation_override")),
+        remaining_ms=context.get_remaining_time_in_millis(),
+    )

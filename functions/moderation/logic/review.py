@@ -1,0 +1,151 @@
+"""Admin review: hold a grey-band video (the Saga waits on a task token), approve or reject it,
+and approval of a rejected video (a new execution with the checks overridden)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from functions.shared.auth import Principal
+from functions.shared.aws import client
+from functions.shared.errors import Conflict, NotFound
+from functions.shared.keys import VIDEO_ID_RE
+from functions.shared.observability import logger
+from functions.shared.settings import get_settings
+from functions.videos.dal import videos as dal
+from functions.videos.logic.ingest import execution_name, start_execution
+from functions.videos.logic.videos import to_view
+from functions.videos.models import ModerationDecision, VideoStatus, VideoView
+
+REJECTED_BY_ADMIN = "moderation_rejected_by_admin"
+
+
+def hold_for_review(*, video_id: str, token: str) -> dict[str, Any]:
+    """Called by the Saga's waitForTaskToken state: park the token on the record."""
+    try:
+        dal.transition(
+            video_id,
+            VideoStatus.IN_REVIEW,
+            allowed_from=frozenset({VideoStatus.PROCESSING}),
+            review_token=token,
+            progress={"stage": "review", "percent": 100},
+        )
+    except Conflict:
+        current = dal.get(video_id)
+        if not (current.status == VideoStatus.IN_REVIEW and current.review_token == token):
+            raise  # a repeat with the same token is fine; anything else is not
+    logger.info("video held for review")
+    return {"held": True}
+
+
+def _load(video_id: str) -> Any:
+    if not VIDEO_ID_RE.match(video_id):
+        raise NotFound(f"video {video_id} not found")
+    return dal.get(video_id)
+
+
+def decide(principal: Principal, video_id: str, decision: ModerationDecision) -> VideoView:
+    principal.require_any("admin")
+    item = _load(video_id)
+    status = VideoStatus(item.status)
+    if status == VideoStatus.IN_REVIEW:
+        _decide_held(principal, item, decision)
+    elif status == VideoStatus.REJECTED and decision.decision == "approve":
+        _approve_rejected(principal, item)
+    elif status == VideoStatus.REJECTED and decision.decision == "reject":
+        pass  # already what the admin wants: idempotent
+    elif decision.decision == "approve" and status in (VideoStatus.PROCESSING, VideoStatus.READY):
+        pass  # an approval already went through (a repeat of the same request)
+    else:
+        raise Conflict(f"a video in status {status} has nothing to review", code="not_reviewable")
+    return to_view(dal.get(video_id), evidence=True)
+
+
+def _decide_held(principal: Principal, item: Any, decision: ModerationDecision) -> None:
+    token = item.review_token
+    sfn = client("stepfunctions")
+    if decision.decision == "approve":
+        # Win the record first (exactly one approval resumes the Saga), then release the token.
+        try:
+            dal.transition(
+                item.video_id,
+                VideoStatus.PROCESSING,
+                allowed_from=frozenset({VideoStatus.IN_REVIEW}),
+                review_token=None,
+                moderation_override=principal.sub,
+            )
+        except Conflict:
+            if dal.get(item.video_id).status == VideoStatus.IN_REVIEW:
+                raise
+            return  # a concurrent approval won: same outcome
+        sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": principal.sub}))
+    else:
+        # Record the outcome here (the task failure's cause is not a reliable carrier: moto drops
+        # it), then fail the token: the Saga's Catch runs compensation, which deletes the outputs
+        # and emits video.rejected, leaving this terminal status and reason as they are.
+        note = decision.note or "rejected by a moderator"
+        try:
+            dal.transition(
+                item.video_id,
+                VideoStatus.REJECTED,
+                allowed_from=frozenset({VideoStatus.IN_REVIEW}),
+                reason=REJECTED_BY_ADMIN,
+                message=note,
+                review_token=None,
+            )
+        except Conflict:
+            if dal.get(item.video_id).status != VideoStatus.REJECTED:
+                raise
+            return  # a concurrent rejection won: same outcome
+        cause = {"errorType": "MediaRejected", "errorMessage": f"{REJECTED_BY_ADMIN}: {note}"}
+        sfn.send_task_failure(taskToken=token, error="MediaRejected", cause=json.dumps(cause))
+    logger.info("review decided", extra={"decision": decision.decision, "by": principal.sub})
+
+
+def _approve_rejected(principal: Principal, item: Any) -> None:
+    attempt = int(item.attempt or 1) + 1
+    version = item.upload_version or "v"
+    dal.transition(
+        item.video_id,
+        VideoStatus.UPLOADED,
+        allowed_from=frozenset({VideoStatus.REJECTED}),
+        extra_condition=dal.attempt_is(item.attempt),
+        attempt=attempt,
+        execution_name=execution_name(item.video_id, version, attempt),
+        moderation_override=principal.sub,
+        reason=None,
+        message=None,
+        progress=None,
+    )
+    start_execution(
+        video_id=item.video_id,
+        bucket=get_settings().upload_bucket,
+        key=item.upload_key,
+        upload_version=version,
+        attempt=attempt,
+        moderation_override=True,
+    )
+
+
+def review_queue(principal: Principal, *, limit: int = 50) -> list[VideoView]:
+    principal.require_any("admin")
+    held = dal.list_by_status(VideoStatus.IN_REVIEW, limit=limit)
+    rejected = dal.list_by_status(VideoStatus.REJECTED, limit=limit)
+    return [to_view(item, evidence=True) for item in [*held, *rejected]]
+
+
+def protect(principal: Principal, video_id: str) -> dict[str, Any]:
+    """Register a READY video's fingerprints as protected content: later uploads that match are
+    rejected by the copyright check."""
+    from functions.moderation.dal import fingerprints
+
+    principal.require_any("admin")
+    item = _load(video_id)
+    if item.status != VideoStatus.READY:
+        raise Conflict(
+            f"only READY videos can be protected; this one is {item.status}", code="video_not_ready"
+        )
+    frames = fingerprints.protect(video_id, by=principal.sub)
+    if not frames:
+        raise Conflict("this video has no fingerprints to protect", code="no_fingerprints")
+    return {"video_id": video_id, "frames": frames, "protected_by": principal.sub}
