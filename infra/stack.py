@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -15,10 +15,10 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, Node
 
-from functions.shared.settings import Settings
 from infra import bundling, spec
 from infra.constructs.api_construct import ApiConstruct
 from infra.constructs.cdn_construct import CdnConstruct
+from infra.constructs.config_construct import ConfigConstruct
 from infra.constructs.events_construct import EventsConstruct
 from infra.constructs.functions_construct import FunctionsConstruct
 from infra.constructs.ingest_construct import IngestConstruct
@@ -88,22 +88,6 @@ class StackConfig:
 
 Grant = Callable[[iam.IGrantable], iam.Grant]
 
-# The Settings fields that name the moderation configuration in AppConfig (application,
-# environment, configuration profile), in ARN order.
-MODERATION_APPCONFIG_FIELDS = (
-    "moderation_appconfig_app",
-    "moderation_appconfig_env",
-    "moderation_appconfig_profile",
-)
-
-
-def setting(field_name: str, overrides: Mapping[str, str]) -> str:
-    """What a function will read for a Settings field: the deployer's ``function_settings`` value
-    under the field's environment name if there is one, else the field's default."""
-    info = Settings.model_fields[field_name]
-    assert info.alias is not None, f"Settings.{field_name} has no environment name"
-    return str(overrides.get(info.alias, info.default))
-
 
 @dataclass(frozen=True)
 class _Access:
@@ -162,6 +146,8 @@ class VodStack(Stack):
             upload_cors_origins=config.cors_allowed_origins,
         )
         self.events = EventsConstruct(self, "Events")
+        # The sensitive-word list in AppConfig, read by the functions that declare reads_moderation_config.
+        self.moderation_config = ConfigConstruct(self, "ModerationConfig", application_name=self.stack_name)
         # Created by the deployer (never in a template): the private half of the signing key.
         self.private_key_secret = secretsmanager.Secret.from_secret_name_v2(
             self, "CloudFrontPrivateKey", config.cloudfront_private_key_secret_name
@@ -213,7 +199,11 @@ class VodStack(Stack):
             cloudfront_key_pair_id=self.cdn.public_key.public_key_id,
             cloudfront_private_key_secret=self.private_key_secret.secret_name,
         )
-        self.functions.set_environment(self.resources, config.function_settings)
+        self.functions.set_environment(
+            self.resources,
+            config.function_settings,
+            by_flag={"reads_moderation_config": self.moderation_config.reader_environment},
+        )
         self._grant_declared_access()
 
         self.ingest = IngestConstruct(
@@ -282,38 +272,13 @@ class VodStack(Stack):
                     grantee=fn, actions=["rekognition:DetectModerationLabels"], resource_arns=["*"]
                 )
             if fn_spec.reads_moderation_config:
-                self._grant_moderation_config(fn)
+                # StartConfigurationSession + GetLatestConfiguration on the one configuration ARN,
+                # built from the IDs of the stack's own AppConfig resources (IAM matches IDs only)
+                self.moderation_config.grant_read(fn)
             if fn_spec.puts_events:
                 self.events.bus.grant_put_events_to(fn)
             if fn_spec.reads_secret:
                 self.private_key_secret.grant_read(fn)
-
-    @property
-    def moderation_config_arn(self) -> str:
-        """The AppConfig configuration the moderation function reads, from the same settings
-        (defaults in functions/shared/settings.py, overridden by ``function_settings``).
-
-        The IAM resource type of both data-plane actions is the configuration ARN, which AWS
-        builds from IDs (application/<id>/environment/<id>/configuration/<id>). The functions
-        may pass names or IDs to StartConfigurationSession, but this statement matches only if
-        the settings hold the IDs: deployers set MODERATION_APPCONFIG_* in function_settings."""
-        app, env, profile = (
-            setting(name, self.config.function_settings) for name in MODERATION_APPCONFIG_FIELDS
-        )
-        return self.format_arn(
-            service="appconfig",
-            resource="application",
-            resource_name=f"{app}/environment/{env}/configuration/{profile}",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-
-    def _grant_moderation_config(self, fn: iam.IGrantable) -> None:
-        """The AppConfig data plane authorises both calls on the one configuration ARN."""
-        iam.Grant.add_to_principal(
-            grantee=fn,
-            actions=["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
-            resource_arns=[self.moderation_config_arn],
-        )
 
     def _outputs(self) -> None:
         outputs: dict[str, tuple[str, str]] = {
@@ -327,6 +292,22 @@ class VodStack(Stack):
             "EventBusName": (self.events.bus.event_bus_name, "Domain events"),
             "StateMachineArn": (self.pipeline_state_machine.state_machine_arn, "Media pipeline"),
             "AlarmTopicArn": (self.monitoring.topic.topic_arn, "Subscribe to receive alarms"),
+            "ModerationConfigApplicationId": (
+                self.moderation_config.application_id,
+                "AppConfig application of the moderation word list",
+            ),
+            "ModerationConfigEnvironmentId": (
+                self.moderation_config.environment_id,
+                "AppConfig environment the word list is deployed to",
+            ),
+            "ModerationConfigProfileId": (
+                self.moderation_config.profile_id,
+                "AppConfig hosted profile holding the word list versions",
+            ),
+            "ModerationConfigDeploymentStrategyId": (
+                self.moderation_config.deployment_strategy_id,
+                "AppConfig strategy for word list deployments (all at once, no bake)",
+            ),
         }
         for name, table in self.tables.items():
             outputs[f"{construct_id(name)}Name"] = (table.table_name, f"DynamoDB table {name}")

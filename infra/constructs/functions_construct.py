@@ -173,9 +173,33 @@ class FunctionsConstruct(Construct):
             self.urls[fn.name] = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         return function
 
-    def set_environment(self, resources: spec.Resources, settings: Mapping[str, str]) -> None:
-        """Each function's environment, exactly as ``spec.function_environment`` declares it."""
+    def set_environment(
+        self,
+        resources: spec.Resources,
+        settings: Mapping[str, str],
+        *,
+        by_flag: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Each function's environment, exactly as ``spec.function_environment`` declares it.
+
+        ``by_flag`` maps a boolean FunctionSpec field (``"reads_moderation_config"``) to variables
+        the stack owns, given to the functions whose spec sets that flag and to no other. The
+        deployer's ``settings`` may not name them: the stack's values would silently lose.
+        """
+        by_flag = by_flag or {}
+        for flag, flag_env in by_flag.items():
+            if not isinstance(getattr(spec.FunctionSpec, flag, None), bool):
+                raise AttributeError(f"FunctionSpec has no boolean flag {flag!r}")
+            clash = sorted(set(flag_env) & set(settings))
+            if clash:
+                raise ValueError(
+                    f"function_settings may not set {', '.join(clash)}: the stack sets them for the "
+                    f"functions that declare {flag}"
+                )
         for name, fn in self.specs.items():
             fn_settings = {**settings, **media_tool_settings(fn.media_tools)}
+            for flag, flag_env in by_flag.items():
+                if getattr(fn, flag):
+                    fn_settings.update(flag_env)
             for key, value in spec.function_environment(fn, resources, fn_settings).items():
                 self.by_name[name].add_environment(key, value)

@@ -70,7 +70,8 @@ def handwritten_ladder(source: Path, out: Path, preset: str = "veryfast") -> flo
 def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
     from infra.local.emulator import EmbeddedStack
 
-    stack = EmbeddedStack(directory=state, overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"}).start()
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    stack = EmbeddedStack(directory=state, overrides=quiet).start()
     try:
         assert stack.api is not None
         api = stack.api.url
@@ -148,12 +149,21 @@ def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
         source = generate_source(work / "source-1080p60s.mp4", seconds=args.seconds)
         baseline = handwritten_ladder(source, work / "reference")
         pipeline = pipeline_upload_to_ready(source, work / "state")
+        total = pipeline["upload_to_ready_s"]
+        moderation = pipeline["steps_s"].get("Moderate", 0.0)
+        without_moderation = total - moderation  # the steps run one after the other
         return {
             "source": f"{args.seconds}s 1920x1080 30fps H.264 + AAC (testsrc2 + sine)",
             "handwritten_ffmpeg_s": round(baseline, 2),
             **pipeline,
-            "ratio": round(pipeline["upload_to_ready_s"] / baseline, 3),
+            # Issue 3's target compares the media pipeline with the hand-written command; the
+            # moderation step (issue 4) is reported on its own below.
+            "ratio_without_moderation": round(without_moderation / baseline, 3),
+            "ratio_with_moderation": round(total / baseline, 3),
             "target_ratio": 1.25,
+            "moderation_s": moderation,
+            "moderation_added_fraction": round(moderation / without_moderation, 3),
+            "moderation_target_fraction": 0.20,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -184,11 +194,17 @@ def main() -> int:
         results["pipeline"] = bench_pipeline(args)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
-    ratio = results.get("pipeline", {}).get("ratio")
-    if ratio is not None and ratio > 1.25:
-        print(f"pipeline ratio {ratio} is above the 1.25 target", file=sys.stderr)
-        return 1
-    return 0
+    pipeline = results.get("pipeline", {})
+    failed = False
+    if pipeline.get("ratio_without_moderation", 0) > pipeline.get("target_ratio", 1.25):
+        print(
+            f"pipeline ratio {pipeline['ratio_without_moderation']} is above its 1.25 target", file=sys.stderr
+        )
+        failed = True
+    if pipeline.get("moderation_added_fraction", 0) > pipeline.get("moderation_target_fraction", 0.2):
+        print(f"moderation adds {pipeline['moderation_added_fraction']:.0%}, above 20%", file=sys.stderr)
+        failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

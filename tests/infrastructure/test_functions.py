@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from functions.shared.settings import Settings
 from infra import spec
-from infra.stack import MODERATION_APPCONFIG_FIELDS, setting
 from tests.infrastructure.conftest import Synthesized
 
 FUNCTIONS = pytest.mark.parametrize("fn", spec.FUNCTIONS, ids=lambda f: f.name)
@@ -140,6 +138,12 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
         allowed.add(synthesized.logical_id(stack.pipeline_state_machine))
     if fn.puts_events:
         allowed.add(synthesized.logical_id(stack.events.bus))
+    if fn.reads_moderation_config:
+        config = stack.moderation_config
+        allowed |= {
+            stack.resolve(stack.get_logical_id(c))
+            for c in (config.application, config.app_environment, config.profile)
+        }
     queues = {
         synthesized.logical_id(stack.ingest.queues[q.name]) for q in spec.QUEUES if q.consumer == fn.name
     }
@@ -217,58 +221,6 @@ def test_moderation_labels_detector_calls_rekognition_and_says_why_on_resource_s
     (star,) = [r for r in rules if r["id"] == "AwsSolutions-IAM5[Resource::*]"]
     assert "X-Ray" in star["reason"]
     assert "rekognition:DetectModerationLabels" in star["reason"]
-
-
-def _moderation_config_arn(overrides: dict[str, str]) -> dict[str, Any]:
-    def value(field: str) -> str:
-        info = Settings.model_fields[field]
-        assert info.alias is not None
-        return str(overrides.get(info.alias, info.default))
-
-    app, env, profile = (value(f) for f in MODERATION_APPCONFIG_FIELDS)
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":appconfig:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                f":application/{app}/environment/{env}/configuration/{profile}",
-            ],
-        ]
-    }
-
-
-@pytest.mark.parametrize("fn", [f for f in spec.FUNCTIONS if f.reads_moderation_config], ids=lambda f: f.name)
-def test_moderation_config_reader_reads_the_configuration_its_settings_name(
-    synthesized: Synthesized, fn: spec.FunctionSpec
-) -> None:
-    # Given the AppConfig statement of the function's role
-    (statement,) = _statements_with(synthesized, fn, APPCONFIG_ACTIONS)
-
-    # Then it allows the two data-plane calls on the one configuration named by the settings
-    # the function itself reads (MODERATION_APPCONFIG_*: deployer's value, else the default)
-    assert _actions(statement) == APPCONFIG_ACTIONS
-    overrides = dict(synthesized.stack.config.function_settings)
-    assert statement["Resource"] == _moderation_config_arn(overrides)
-
-
-def test_moderation_config_settings_follow_the_deployers_function_settings() -> None:
-    # AppConfig ARNs hold IDs: a deployer who sets the settings to IDs gets the exact ARN
-    ids = {
-        "MODERATION_APPCONFIG_APPLICATION": "abc1234",
-        "MODERATION_APPCONFIG_ENVIRONMENT": "env5678",
-        "MODERATION_APPCONFIG_PROFILE": "prf9012",
-    }
-    assert [setting(f, ids) for f in MODERATION_APPCONFIG_FIELDS] == ["abc1234", "env5678", "prf9012"]
-    defaults = [Settings.model_fields[f].default for f in MODERATION_APPCONFIG_FIELDS]
-    assert [setting(f, {}) for f in MODERATION_APPCONFIG_FIELDS] == defaults
-    assert _moderation_config_arn(ids)["Fn::Join"][1][-1] == (
-        ":application/abc1234/environment/env5678/configuration/prf9012"
-    )
 
 
 @FUNCTIONS

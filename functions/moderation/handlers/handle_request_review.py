@@ -7,13 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.moderation.logic.review import hold_for_review
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import metrics, observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(video_id=event["video_id"])
     metrics.add_metric(name="VideosHeldForReview", unit="Count", value=1)
     return hold_for_review(video_id=event["video_id"], token=event["token"])

@@ -7,11 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.pipeline.logic.saga import execution_failed
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return execution_failed(event.get("detail") or {})

@@ -7,15 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.pipeline.logic.media_steps import thumbnails_step
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(video_id=event["video_id"])
-    tracer.put_annotation("video_id", event["video_id"])
     return thumbnails_step(
         video_id=event["video_id"],
         bucket=event["bucket"],

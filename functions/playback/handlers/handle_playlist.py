@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.playback.logic.playlists import signed_playlist
 from functions.shared.errors import NotFound
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, observed, tracer
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 # The response depends on the signed query, which CloudFront keeps in the cache key; a playlist
@@ -40,9 +40,7 @@ def _query(event: LambdaFunctionUrlEvent) -> dict[str, str]:
     return dict(event.query_string_parameters or {})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed(correlation_paths.LAMBDA_FUNCTION_URL)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = LambdaFunctionUrlEvent(event)
     if request.request_context.http.method.upper() not in _METHODS:

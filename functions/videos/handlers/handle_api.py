@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.moderation.handlers import routes as moderation_routes
 from functions.shared.http import build_resolver
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import observed
 from functions.videos.handlers.routes import videos
 from functions.webhooks.handlers import routes as webhooks
 
@@ -43,8 +43,6 @@ def openapi() -> dict[str, Any]:
     return openapi_document()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

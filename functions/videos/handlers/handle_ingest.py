@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import metrics, observed, tracer
 from functions.videos.logic.ingest import handle_object_created
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -35,9 +35,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name=f"Ingest_{outcome.action}", unit="Count", value=1)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(
         process_partial_response(

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics, observed, tracer
 from functions.webhooks.logic.dispatch import WebhookEvent, dispatch, register_lambda_context
 from functions.webhooks.models import DeliveryStatus, DomainEvent
 
@@ -38,9 +38,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     metrics.add_metric(name="WebhooksFailed", unit="Count", value=len(results) - delivered)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     register_lambda_context(context)
     return dict(
