@@ -99,3 +99,22 @@ def test_cli_errors_are_clear(running: dict[str, str], tmp_path: Path) -> None:
     unknown = _vod(running, "status", "0" * 32, check=False)
     assert unknown.returncode != 0
     assert "404" in unknown.stderr
+
+
+def test_vod_demo_runs_the_whole_path_and_prints_a_playable_url(tmp_path: Path) -> None:
+    """What `make demo` runs (here with --exit and a short clip so it ends by itself)."""
+    env = {**os.environ, "VOD_STATE_DIR": str(tmp_path)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    demo = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "demo", "--exit", "--seconds", "4",
+         "--api-port", str(free_port()), "--cdn-port", str(free_port())],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    lines = demo.stdout.splitlines()
+    assert any(line.startswith("API http://") for line in lines)
+    assert any(line.startswith("CDN http://") for line in lines)
+    assert any(line.startswith("READY in ") for line in lines)
+    [play] = [line.split(" ", 1)[1] for line in lines if line.startswith("PLAY ")]
+    assert "Signature=" in play
+    assert "master.m3u8" in play
