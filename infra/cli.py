@@ -280,6 +280,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_once(stack: Any, run_demo: Any) -> int:
+    print(f"API {stack.api.url}", flush=True)
+    print(f"CDN {stack.edge.url}", flush=True)
     try:
         run_demo()
     finally:
