@@ -73,12 +73,12 @@ def reset_function_caches() -> None:
     from aws_lambda_powertools.utilities.parameters import base as parameters_base
 
     from functions.shared import aws, settings
-    from functions.videos.dal import videos
+    from functions.shared.table_binding import TableBinding
 
     parameters_base.DEFAULT_PROVIDERS.clear()  # cached secret values and clients
     aws.client.cache_clear()
     settings.get_settings.cache_clear()
-    videos.reset()
+    TableBinding.reset_all()
 
 
 class EmbeddedStack:

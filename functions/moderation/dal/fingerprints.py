@@ -25,7 +25,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from functions.shared.settings import get_settings
+from functions.shared.table_binding import TableBinding
 
 SHARDS = 8
 MAX_FRAMES = 2000
@@ -61,19 +61,11 @@ class ProtectedModel(Model):
 
 
 _MODELS: tuple[type[FingerprintModel], type[ProtectedModel]] = (FingerprintModel, ProtectedModel)
-_bound_table: str | None = None
+_BINDING = TableBinding(*_MODELS, table=lambda settings: settings.platform_table)
 
 
 def _bind() -> None:
-    """Bind the models to the configured table once (PynamoDB reads the name from Meta)."""
-    global _bound_table
-    settings = get_settings()
-    if _bound_table != settings.platform_table:
-        for model in _MODELS:
-            model.Meta.table_name = settings.platform_table
-            model.Meta.region = settings.aws_region  # type: ignore[attr-defined,union-attr]
-            model._connection = None
-        _bound_table = settings.platform_table
+    _BINDING.bind()
 
 
 def _fingerprints() -> type[FingerprintModel]:
@@ -88,10 +80,7 @@ def _protected() -> type[ProtectedModel]:
 
 def reset() -> None:
     """Forget the bound table and connections (the embedded mode restarts on new endpoints)."""
-    global _bound_table
-    _bound_table = None
-    for model in _MODELS:
-        model._connection = None
+    _BINDING.reset()
 
 
 @dataclass(frozen=True)

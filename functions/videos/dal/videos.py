@@ -9,22 +9,15 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from functions.shared.errors import Conflict, NotFound
-from functions.shared.settings import get_settings
+from functions.shared.table_binding import TableBinding
 from functions.videos.dal.tables import VideoModel
 from functions.videos.models import VideoStatus, sources_of
 
-_bound_table: str | None = None
+_BINDING = TableBinding(VideoModel, table=lambda settings: settings.videos_table)
 
 
 def _model() -> type[VideoModel]:
-    """Bind the model to the configured table once (PynamoDB reads the name from Meta)."""
-    global _bound_table
-    settings = get_settings()
-    if _bound_table != settings.videos_table:
-        VideoModel.Meta.table_name = settings.videos_table
-        VideoModel.Meta.region = settings.aws_region  # type: ignore[attr-defined]
-        VideoModel._connection = None
-        _bound_table = settings.videos_table
+    _BINDING.bind()
     return VideoModel
 
 
@@ -131,9 +124,7 @@ def _field_actions(model: type[VideoModel], fields: dict[str, Any]) -> list[Acti
 
 def reset() -> None:
     """Forget the bound table and connection (the embedded mode restarts on new endpoints)."""
-    global _bound_table
-    _bound_table = None
-    VideoModel._connection = None
+    _BINDING.reset()
 
 
 def list_by_status(status: VideoStatus, *, limit: int = 50) -> list[VideoModel]:

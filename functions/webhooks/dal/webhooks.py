@@ -30,7 +30,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from functions.shared.errors import NotFound
-from functions.shared.settings import Settings, get_settings
+from functions.shared.table_binding import TableBinding
 
 SUBSCRIPTION_SK = "SUBSCRIPTION"
 DELIVERY_PREFIX = "DELIVERY#"
@@ -118,32 +118,16 @@ class DeliveryModel(Model):
 
 
 _MODELS: tuple[type[Model], ...] = (SubscriptionModel, SubscriberModel, DeliveryModel)
-_bound_settings: Settings | None = None
-_connection: Connection | None = None
+_BINDING = TableBinding(*_MODELS, table=lambda settings: settings.platform_table)
 
 
 def _bind() -> Connection:
-    """Bind the models to the configured table once per settings object: clearing the settings
-    cache (a new embedded stack, a new endpoint) rebinds them and drops the old connections."""
-    global _bound_settings, _connection
-    settings = get_settings()
-    if _bound_settings is not settings or _connection is None:
-        for model in _MODELS:
-            model.Meta.table_name = settings.platform_table
-            model.Meta.region = settings.aws_region  # type: ignore[attr-defined]
-            model._connection = None
-        _connection = Connection(region=settings.aws_region)
-        _bound_settings = settings
-    return _connection
+    return _BINDING.bind()
 
 
 def reset() -> None:
     """Forget the bound table and connections."""
-    global _bound_settings, _connection
-    _bound_settings = None
-    _connection = None
-    for model in _MODELS:
-        model._connection = None
+    _BINDING.reset()
 
 
 @dataclass(frozen=True)
