@@ -37,6 +37,9 @@ BASE_ENV = {
 }
 
 
+WATCH_INTERVAL_S = 2.0
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -200,7 +203,8 @@ class EmbeddedStack:
         """Plays EventBridge's ``aws.states`` status-change events for the safety-net rules."""
         sfn = self.client("stepfunctions")
         seen: set[str] = set()
-        while not self._stop.wait(0.5):
+        # Every 2 s: the safety net is a backstop, and polling competes with ffmpeg for the CPU.
+        while not self._stop.wait(WATCH_INTERVAL_S):
             for rule in spec.EXECUTION_RULES:
                 arn = self.state_machines.get(rule.state_machine)
                 if not arn:
