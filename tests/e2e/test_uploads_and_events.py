@@ -99,3 +99,23 @@ def test_ready_and_failed_videos_emit_domain_events(
     [failed] = _received(stack, queue, bad)
     assert failed["detail-type"] == "video.failed"
     assert failed["detail"]["reason"] == "transcode_error"
+
+
+def test_publish_emits_transcode_speed_and_upload_to_ready_metrics(
+    client: Client, media_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a video through the whole pipeline (metrics are EMF lines on stdout, as in Lambda)
+    video_id = client.upload(make_clip(media_dir / "metrics.mp4", seconds=4, size="640x360"), "metrics")
+    assert client.wait(video_id, {"READY", "FAILED", "REJECTED"})["status"] == "READY"
+    # Then the publish step emitted its business metrics with plausible values
+    emitted: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        record = json.loads(line)
+        for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = record[metric["Name"]]
+            emitted[metric["Name"]] = value[0] if isinstance(value, list) else value
+    assert emitted["VideosReady"] == 1
+    assert 0 < emitted["UploadToReadySeconds"] < 120
+    assert 0 < emitted["TranscodeSecondsPerOutputMinute"] < 600
