@@ -189,6 +189,8 @@ def _status_line(video: dict[str, Any]) -> str:
     progress = video.get("progress") or {}
     if video["status"] == "PROCESSING" and progress:
         line += f"  {progress.get('stage')} {progress.get('percent', 0):.0f}%"
+        if progress.get("eta_seconds"):
+            line += f" (about {progress['eta_seconds']:.0f}s left)"
     if video.get("reason"):
         line += f"  reason={video['reason']}: {video.get('message')}"
     return line

@@ -310,3 +310,23 @@ def test_an_aborted_execution_is_marked_failed_by_the_safety_net(
     video = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=60)
     assert video["status"] == "FAILED"
     assert video["reason"] == "execution_aborted"
+
+
+def test_progress_per_rendition_and_eta_are_visible_while_encoding(client: Client, media_dir: Path) -> None:
+    clip = make_clip(media_dir / "progress.mp4", seconds=20, size="1280x720", rate=30)
+    video_id = client.upload(clip, "progress")
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 240
+    video = client.get(video_id)
+    while video["status"] not in {"READY", "FAILED", "REJECTED"} and time.monotonic() < deadline:
+        progress = video.get("progress") or {}
+        if video["status"] == "PROCESSING" and progress.get("stage") == "transcode":
+            seen.append(progress)
+        time.sleep(0.1)
+        video = client.get(video_id)
+    assert video["status"] == "READY"
+    with_eta = [p for p in seen if "eta_seconds" in p]
+    assert with_eta, seen
+    assert set(with_eta[-1]["renditions"]) == {"720p", "480p", "360p"}
+    percents = [p["percent"] for p in seen]
+    assert percents == sorted(percents)  # never goes backwards

@@ -80,8 +80,23 @@ def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> di
     return result.to_dict()
 
 
-def _progress_writer(video_id: str, stage: str) -> Callable[[float], None]:
+def progress_record(*, stage: str, fraction: float, elapsed_s: float, rungs: list[str]) -> dict[str, Any]:
+    """What GET /v1/videos/{id} shows while encoding. One pass encodes every rung together, so
+    each rung is as far along as the whole; the ETA extrapolates the rate so far (none until
+    there is enough to extrapolate from)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    percent = round(fraction * 100, 1)
+    record: dict[str, Any] = {"stage": stage, "percent": percent, "renditions": dict.fromkeys(rungs, percent)}
+    if 0.02 <= fraction < 1.0 and elapsed_s > 0:
+        record["eta_seconds"] = round(elapsed_s * (1 - fraction) / fraction, 1)
+    elif fraction >= 1.0:
+        record["eta_seconds"] = 0.0
+    return record
+
+
+def _progress_writer(video_id: str, stage: str, rungs: list[str]) -> Callable[[float], None]:
     """Write progress at a bounded rate: at most one DynamoDB write per PROGRESS_INTERVAL_S."""
+    started = time.monotonic()
     last = [0.0]
 
     def write(fraction: float) -> None:
@@ -93,7 +108,9 @@ def _progress_writer(video_id: str, stage: str) -> Callable[[float], None]:
             dal.update_fields(
                 video_id,
                 expected_status=VideoStatus.PROCESSING,
-                progress={"stage": stage, "percent": round(min(fraction, 1.0) * 100, 1)},
+                progress=progress_record(
+                    stage=stage, fraction=fraction, elapsed_s=now - started, rungs=rungs
+                ),
             )
         except Conflict:
             logger.warning("progress not written: the video left PROCESSING")
@@ -121,7 +138,7 @@ def transcode_step(
             x264_preset=settings.x264_preset,
             ffmpeg=settings.ffmpeg_path,
             timeout=time_budget(remaining_ms),
-            on_progress=_progress_writer(video_id, "transcode"),
+            on_progress=_progress_writer(video_id, "transcode", [rung.name for rung in ladder]),
         )
         encode_seconds = time.monotonic() - started
         write_master_playlist(out, outputs)

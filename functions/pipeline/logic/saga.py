@@ -32,7 +32,7 @@ def publish(
         for r in transcode["renditions"]
     ]
     try:
-        item = dal.transition(
+        dal.transition(
             video_id,
             VideoStatus.READY,
             renditions=renditions,
@@ -43,7 +43,6 @@ def publish(
             reason=None,
             message=None,
         )
-        del item
     except Conflict:
         # A retry after a successful write: READY already; anything else is a real conflict.
         if dal.get(video_id).status != VideoStatus.READY:
