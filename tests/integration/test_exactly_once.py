@@ -10,8 +10,8 @@ import pytest
 from functions.shared.keys import upload_key
 from infra import spec
 from infra.local.lambda_runtime import invoke
-from tests.integration.conftest import Account, ApiCall
-from tests.integration.test_ingest import executions, s3_message, sqs_event, status
+from tests.integration.conftest import Account, ApiCall, sqs_event
+from tests.integration.test_ingest import executions, s3_message, status
 
 STARTER = spec.FUNCTIONS_BY_NAME["ingest-starter"]
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from functions.shared.keys import upload_key
 from infra import spec
 from infra.local.lambda_runtime import invoke
-from tests.integration.conftest import Account, ApiCall
+from tests.integration.conftest import Account, ApiCall, sqs_event
 
 STARTER = spec.FUNCTIONS_BY_NAME["ingest-starter"]
 
@@ -30,25 +29,6 @@ def s3_message(bucket: str, key: str, sequencer: str = "0055AED6DCD90281E5", siz
             ]
         }
     )
-
-
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "rh",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:vod-ingest",
-                "awsRegion": "us-east-1",
-            }
-            for body in bodies
-        ]
-    }
 
 
 def executions(account: Account) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from infra import spec
 from infra.local.emulator import reset_function_caches
 from infra.local.http_front import build_event, match_route
 from infra.local.lambda_runtime import invoke
-from tests.integration.conftest import Account, ApiCall
+from tests.integration.conftest import Account, ApiCall, sqs_event
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -139,22 +139,7 @@ def eventbridge_event(detail_type: str, detail: dict[str, Any], event_id: str | 
 
 
 def sqs_batch(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "rh",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:vod-webhooks",
-                "awsRegion": "us-east-1",
-            }
-            for body in bodies
-        ]
-    }
+    return sqs_event(*bodies, queue="vod-webhooks")
 
 
 def dispatch(*events: dict[str, Any]) -> dict[str, Any]:
