@@ -218,3 +218,21 @@ def test_a_failing_moderation_step_ends_failed_and_retry_reaches_ready(
     )
     assert len(client.executions_for(video_id)) == 2  # the failed attempt and the retry
     assert _post(client, f"/v1/videos/{video_id}/retry", {}).status_code == 409  # READY is not FAILED
+
+
+def test_an_admin_approval_of_a_rejected_video_re_runs_it_to_ready(
+    client: Client, admin: Client, small_clip: Path
+) -> None:
+    # Given a video the text check rejected
+    video_id = client.upload(small_clip, "forbiddenword but a false positive")
+    assert client.wait(video_id, SETTLED)["status"] == "REJECTED"
+    _wait_for_execution_end(client, video_id)
+    # When an admin approves it (twice: the second is a no-op)
+    assert _post(admin, f"/v1/videos/{video_id}/moderation", {"decision": "approve"}).status_code == 200
+    # Then (the approval moved it back to UPLOADED before answering) a second attempt runs with
+    # the findings recorded as overridden, and publishes
+    video = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=120)
+    assert video["status"] == "READY"
+    assert video["attempt"] == 2
+    assert len(client.executions_for(video_id)) == 2
+    assert _post(admin, f"/v1/videos/{video_id}/moderation", {"decision": "approve"}).status_code == 200

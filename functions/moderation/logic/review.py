@@ -11,9 +11,8 @@ from functions.shared.aws import client
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.keys import VIDEO_ID_RE
 from functions.shared.observability import logger
-from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
-from functions.videos.logic.ingest import execution_name, start_execution
+from functions.videos.logic.ingest import rerun_from_upload
 from functions.videos.logic.videos import to_view
 from functions.videos.models import ModerationDecision, VideoStatus, VideoView
 
@@ -103,28 +102,7 @@ def _decide_held(principal: Principal, item: Any, decision: ModerationDecision) 
 
 
 def _approve_rejected(principal: Principal, item: Any) -> None:
-    attempt = int(item.attempt or 1) + 1
-    version = item.upload_version or "v"
-    dal.transition(
-        item.video_id,
-        VideoStatus.UPLOADED,
-        allowed_from=frozenset({VideoStatus.REJECTED}),
-        extra_condition=dal.attempt_is(item.attempt),
-        attempt=attempt,
-        execution_name=execution_name(item.video_id, version, attempt),
-        moderation_override=principal.sub,
-        reason=None,
-        message=None,
-        progress=None,
-    )
-    start_execution(
-        video_id=item.video_id,
-        bucket=get_settings().upload_bucket,
-        key=item.upload_key,
-        upload_version=version,
-        attempt=attempt,
-        moderation_override=True,
-    )
+    rerun_from_upload(item, from_status=VideoStatus.REJECTED, override_by=principal.sub)
 
 
 def review_queue(principal: Principal, *, limit: int = 50) -> list[VideoView]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from functions.shared.aws import client
 from functions.shared.errors import Conflict
@@ -109,3 +110,36 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
         video_id=video_id, bucket=bucket, key=key, upload_version=sequencer, attempt=attempt
     )
     return IngestOutcome(video_id, action, name)
+
+
+def rerun_from_upload(
+    item: Any, *, from_status: VideoStatus, override_by: str | None = None, **fields: Any
+) -> str:
+    """Re-enter the pipeline from the stored upload as a new attempt: a retry of a FAILED video,
+    or an admin's approval of a REJECTED one (``override_by``: the checks then record but do not
+    block). The conditional write is the lock: of two concurrent requests, one moves the video
+    back to UPLOADED and starts the execution; the other gets Conflict (409)."""
+    attempt = int(item.attempt or 1) + 1
+    version = item.upload_version or "v"
+    if override_by:
+        fields["moderation_override"] = override_by
+    dal.transition(
+        item.video_id,
+        VideoStatus.UPLOADED,
+        allowed_from=frozenset({from_status}),
+        extra_condition=dal.attempt_is(item.attempt),
+        attempt=attempt,
+        execution_name=execution_name(item.video_id, version, attempt),
+        reason=None,
+        message=None,
+        progress=None,
+        **fields,
+    )
+    return start_execution(
+        video_id=item.video_id,
+        bucket=get_settings().upload_bucket,
+        key=item.upload_key,
+        upload_version=version,
+        attempt=attempt,
+        moderation_override=bool(override_by or item.moderation_override),
+    )
