@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.pipeline.logic import ffmpeg_run
-from functions.pipeline.logic.probe import input_protocols
+from functions.pipeline.logic.probe import ffmpeg_input_args
 from functions.shared.errors import MediaFailed
 
 REASON = "frame_sampling_failed"
@@ -145,10 +145,7 @@ def sample_frames(
         "-threads",
         str(threads),
         *(["-skip_loop_filter", "all"] if skip_loop_filter else []),
-        "-protocol_whitelist",
-        input_protocols(source),
-        "-i",
-        source,
+        *ffmpeg_input_args(source),
         "-map",
         "0:v:0",
         "-an",

@@ -144,6 +144,11 @@ def input_protocols(source: str) -> str:
     return "http,https,tls,tcp" if is_url(source) else "file"
 
 
+def ffmpeg_input_args(source: str) -> list[str]:
+    """``-i source`` for ffmpeg, always with its protocol whitelist (never one without the other)."""
+    return ["-protocol_whitelist", input_protocols(source), "-i", source]
+
+
 def probe(
     source: str,
     *,

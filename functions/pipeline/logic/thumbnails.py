@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.pipeline.logic import ffmpeg_run
-from functions.pipeline.logic.probe import input_protocols
+from functions.pipeline.logic.probe import ffmpeg_input_args, input_protocols
 from functions.shared.errors import MediaFailed
 
 POSTER_QUALITY = 3  # mjpeg qscale: 2 (best) .. 31
@@ -88,10 +88,7 @@ def make_poster(
             # Input seeking: jump to the keyframe before the offset instead of decoding from 0.
             "-ss",
             f"{seek:.3f}",
-            "-protocol_whitelist",
-            input_protocols(source),
-            "-i",
-            source,
+            *ffmpeg_input_args(source),
             "-map",
             "0:v:0",
             "-vf",
@@ -166,10 +163,7 @@ def make_storyboard(
         ffmpeg,
         *_common_args(),
         *decode_options,
-        "-protocol_whitelist",
-        input_protocols(source),
-        "-i",
-        source,
+        *ffmpeg_input_args(source),
         "-map",
         "0:v:0",
         "-vf",
