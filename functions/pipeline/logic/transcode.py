@@ -58,7 +58,7 @@ def gop_frames(fps: float, segment_seconds: int) -> int:
     return max(1, round((fps or 30.0) * segment_seconds))
 
 
-def _output_fps(probe: ProbeResult) -> float:
+def output_fps(probe: ProbeResult) -> float:
     assert probe.video is not None
     capped = presets.output_frame_rate(probe.video.fps)
     return capped if capped is not None else probe.video.fps
@@ -86,13 +86,13 @@ def build_ladder_command(
         raise ValueError("the source has no video stream")
     if not ladder:
         raise ValueError("the ladder is empty")
-    fps = _output_fps(probe)
+    fps = output_fps(probe)
     gop = gop_frames(fps, segment_seconds)
 
     # ffmpeg autorotates decoded frames by the display matrix before they enter the filter graph;
     # encoded outputs of a filter graph do not inherit the input's side data, and MPEG-TS has no
     # place for a display matrix anyway, so the output is upright with nothing left to rotate.
-    source_input = _ffmpeg_input(source)
+    source_input = ffmpeg_input(source)
     video: Any = source_input[str(probe.video.index)]
     capped = presets.output_frame_rate(probe.video.fps)
     if capped is not None:
@@ -103,10 +103,10 @@ def build_ladder_command(
     for i, rung in enumerate(ladder):
         scaled = branches[i].filter("scale", rung.width, rung.height).filter("setsar", 1)
         streams: list[Any] = [scaled]
-        options: dict[str, Any] = _video_options(rung, fps, gop, segment_seconds, x264_preset)
+        options: dict[str, Any] = video_options(rung, fps, gop, segment_seconds, x264_preset)
         if probe.audio is not None:
             streams.append(source_input[str(probe.audio.index)])
-            options.update(_audio_options(rung))
+            options.update(audio_options(rung))
         rung_dir = out_dir / rung.name
         options.update(
             {
@@ -125,19 +125,25 @@ def build_ladder_command(
         outputs.append(ffmpeg_lib.output(*streams, str(rung_dir / PLAYLIST_NAME), **options))
 
     compiled: list[str] = ffmpeg_lib.merge_outputs(*outputs).compile(cmd=ffmpeg)
-    return [ffmpeg, *_global_args(), *compiled[1:]]
+    return [ffmpeg, *global_args(), *compiled[1:]]
 
 
-def _ffmpeg_input(source: str) -> Any:
+def ffmpeg_input(source: str) -> Any:
     return ffmpeg_lib.input(source, protocol_whitelist=input_protocols(source))
 
 
-def _global_args() -> list[str]:
+def global_args() -> list[str]:
     return ["-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-nostats", "-progress", "pipe:1"]
 
 
-def _video_options(
-    rung: Rung, fps: float, gop: int, segment_seconds: int, x264_preset: str
+def video_options(
+    rung: Rung,
+    fps: float,
+    gop: int,
+    segment_seconds: int,
+    x264_preset: str,
+    *,
+    force_key_frames: str | None = None,
 ) -> dict[str, Any]:
     level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
     return {
@@ -154,14 +160,14 @@ def _video_options(
         "sc_threshold": 0,
         # Keyframes exactly on segment boundaries whatever the frame rate (29.97, VFR phone clips):
         # the expression is evaluated on timestamps, not frame counts.
-        "force_key_frames": f"expr:gte(t,n_forced*{segment_seconds})",
+        "force_key_frames": force_key_frames or f"expr:gte(t,n_forced*{segment_seconds})",
         "forced-idr": 1,
         "flags": "+cgop",
         "threads": 0,  # x264 picks its thread count from the cores it sees
     }
 
 
-def _audio_options(rung: Rung) -> dict[str, Any]:
+def audio_options(rung: Rung) -> dict[str, Any]:
     return {
         "c:a": presets.AUDIO_CODEC,
         "profile:a": presets.AUDIO_PROFILE,
@@ -200,7 +206,7 @@ def run_ladder(
     for rung in ladder:
         (out_dir / rung.name).mkdir(parents=True, exist_ok=True)
 
-    tracker = _ProgressTracker(probe.duration, on_progress)
+    tracker = ProgressTracker(probe.duration, on_progress)
     try:
         result = ffmpeg_run.run(argv, timeout=timeout, on_progress_line=tracker.feed)
     except ffmpeg_run.RunTimeout as exc:
@@ -214,14 +220,14 @@ def run_ladder(
         raise MediaFailed("transcode_failed", f"ffmpeg exited with status {result.returncode}: {tail}")
     tracker.finish()
 
-    fps = _output_fps(probe)
+    fps = output_fps(probe)
     renditions = [
-        _describe_rendition(out_dir, rung, fps, has_audio=probe.audio is not None) for rung in ladder
+        describe_rendition(out_dir, rung, fps, has_audio=probe.audio is not None) for rung in ladder
     ]
     return renditions
 
 
-class _ProgressTracker:
+class ProgressTracker:
     """Turns ``-progress`` key=value lines into monotonic fractions of the source duration."""
 
     def __init__(self, duration: float, callback: Callable[[float], None] | None):
@@ -254,16 +260,16 @@ class _ProgressTracker:
 
 
 @dataclass(frozen=True)
-class _Segment:
+class Segment:
     uri: str
     duration: float
     size: int
 
 
-def read_media_playlist(playlist_path: Path) -> tuple[float, list[_Segment]]:
+def read_media_playlist(playlist_path: Path) -> tuple[float, list[Segment]]:
     """(target duration, segments with their on-disk sizes) of a media playlist we wrote."""
     target = 0.0
-    segments: list[_Segment] = []
+    segments: list[Segment] = []
     pending: float | None = None
     for raw in playlist_path.read_text().splitlines():
         line = raw.strip()
@@ -273,12 +279,12 @@ def read_media_playlist(playlist_path: Path) -> tuple[float, list[_Segment]]:
             pending = float(line.split(":", 1)[1].split(",", 1)[0])
         elif line and not line.startswith("#") and pending is not None:
             size = (playlist_path.parent / line).stat().st_size
-            segments.append(_Segment(uri=line, duration=pending, size=size))
+            segments.append(Segment(uri=line, duration=pending, size=size))
             pending = None
     return target, segments
 
 
-def peak_and_average_bitrate(target_duration: float, segments: Sequence[_Segment]) -> tuple[int, int]:
+def peak_and_average_bitrate(target_duration: float, segments: Sequence[Segment]) -> tuple[int, int]:
     """BANDWIDTH and AVERAGE-BANDWIDTH as RFC 8216 section 4.3.4.2 defines them.
 
     The peak is the highest rate of any run of consecutive segments lasting 0.5 to 1.5 target
@@ -382,7 +388,7 @@ def _h264_pid(section: bytes) -> int | None:
     return None
 
 
-def _describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: bool) -> RenditionOutput:
+def describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: bool) -> RenditionOutput:
     playlist = out_dir / rung.name / PLAYLIST_NAME
     if not playlist.is_file():
         raise MediaFailed("transcode_failed", f"ffmpeg wrote no playlist for {rung.name}")
@@ -412,9 +418,26 @@ def _describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: boo
     )
 
 
-def write_master_playlist(out_dir: Path, renditions: list[RenditionOutput]) -> Path:
-    """Write ``out_dir/master.m3u8`` listing the renditions, highest bandwidth first."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+AUDIO_GROUP = "audio"
+
+
+def master_playlist_text(renditions: Sequence[RenditionOutput], *, audio_uri: str | None = None) -> str:
+    """The master playlist listing the renditions, highest bandwidth first.
+
+    With ``audio_uri`` the audio is a separate rendition (EXT-X-MEDIA, one group every variant
+    refers to): the chunked path encodes audio once, whole, so no chunk boundary can cut it. The
+    variants' BANDWIDTH and CODECS then already include the audio (see chunked.stitch_rendition).
+    """
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:4" if audio_uri else "#EXT-X-VERSION:3",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    if audio_uri:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="default",DEFAULT=YES,'
+            f'AUTOSELECT=YES,URI="{audio_uri}"'
+        )
     for r in sorted(renditions, key=lambda r: r.bandwidth, reverse=True):
         attributes = [
             f"BANDWIDTH={r.bandwidth}",
@@ -424,9 +447,16 @@ def write_master_playlist(out_dir: Path, renditions: list[RenditionOutput]) -> P
         ]
         if r.frame_rate > 0:
             attributes.append(f"FRAME-RATE={r.frame_rate:.3f}")
+        if audio_uri:
+            attributes.append(f'AUDIO="{AUDIO_GROUP}"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attributes))
         # Relative, so the same playlists work behind any CDN path and with signed cookies.
         lines.append(f"{r.playlist_path.parent.name}/{r.playlist_path.name}")
+    return "\n".join(lines) + "\n"
+
+
+def write_master_playlist(out_dir: Path, renditions: list[RenditionOutput]) -> Path:
+    """Write ``out_dir/master.m3u8`` listing the renditions, highest bandwidth first."""
     path = out_dir / MASTER_NAME
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(master_playlist_text(renditions))
     return path

@@ -13,7 +13,7 @@ from functions.pipeline.logic.ladder import Rung, avc1_codec_string, choose_ladd
 from functions.pipeline.logic.probe import ProbeResult, probe
 from functions.pipeline.logic.transcode import (
     RenditionOutput,
-    _Segment,
+    Segment,
     build_ladder_command,
     peak_and_average_bitrate,
     run_ladder,
@@ -324,7 +324,7 @@ def test_command_skips_audio_for_video_only_sources(clip_video_only: Path, tmp_p
 
 def test_peak_bandwidth_ignores_a_tiny_final_segment() -> None:
     # Given four 4 s segments at 1 Mb/s and a 0.1 s final segment holding a keyframe (10 Mb/s)
-    segments = [_Segment(f"s{i}.ts", 4.0, 500_000) for i in range(4)] + [_Segment("s4.ts", 0.1, 125_000)]
+    segments = [Segment(f"s{i}.ts", 4.0, 500_000) for i in range(4)] + [Segment("s4.ts", 0.1, 125_000)]
 
     # When the bandwidths are computed over runs of 0.5-1.5 target durations (RFC 8216)
     peak, average = peak_and_average_bitrate(4.0, segments)
