@@ -6,6 +6,7 @@ vod upload FILE --title T    create a video and upload FILE (--wait: until it se
 vod status ID                show a video
 vod play ID                  print a signed playback URL
 vod demo                     the whole path: stack, sample clip, upload, READY, signed URL
+vod catalog rebuild          recompute the catalog's listing and search projections
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import requests
 
+from functions.videos.logic import priority
 from infra.local.keys import LocalIssuer, state_dir
 
 TERMINAL = {"READY", "REJECTED", "FAILED"}
@@ -47,14 +49,14 @@ def _api_url(args: argparse.Namespace) -> str:
         sys.exit("no running stack found: start one with `vod local up` (or pass --api URL)")
 
 
-def _token(args: argparse.Namespace, role: str = "uploader") -> str:
+def _token(args: argparse.Namespace, role: str = "uploader", plans: tuple[str, ...] = ()) -> str:
     if getattr(args, "token", None):
         return str(args.token)
-    return LocalIssuer().issue(sub=getattr(args, "sub", None) or "local-user", roles=[role])
+    return LocalIssuer().issue(sub=getattr(args, "sub", None) or "local-user", roles=[role, *plans])
 
 
-def _headers(args: argparse.Namespace, role: str = "uploader") -> dict[str, str]:
-    return {"Authorization": f"Bearer {_token(args, role)}"}
+def _headers(args: argparse.Namespace, role: str = "uploader", plans: tuple[str, ...] = ()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_token(args, role, plans)}"}
 
 
 def _fail_on_error(resp: requests.Response) -> dict[str, Any]:
@@ -125,16 +127,21 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def upload_file(
-    api: str, headers: dict[str, str], path: Path, title: str, description: str = ""
+    api: str,
+    headers: dict[str, str],
+    path: Path,
+    title: str,
+    description: str = "",
+    priority_class: str | None = None,
 ) -> dict[str, Any]:
-    created = _fail_on_error(
-        requests.post(
-            f"{api}/v1/videos",
-            json={"title": title, "description": description, "size_bytes": path.stat().st_size or None},
-            headers=headers,
-            timeout=30,
-        )
-    )
+    request: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "size_bytes": path.stat().st_size or None,
+    }
+    if priority_class:
+        request["priority_class"] = priority_class
+    created = _fail_on_error(requests.post(f"{api}/v1/videos", json=request, headers=headers, timeout=30))
     upload = created["upload"]
     if upload["method"] == "PUT":
         with path.open("rb") as body:
@@ -187,6 +194,8 @@ def wait_until_settled(
 def _status_line(video: dict[str, Any]) -> str:
     line = f"{video['id']}  {video['status']}"
     progress = video.get("progress") or {}
+    if video["status"] == "UPLOADED" and progress.get("stage") == "queued":
+        line += f"  queued for a {video.get('priority_class', 'standard')} pipeline slot"
     if video["status"] == "PROCESSING" and progress:
         line += f"  {progress.get('stage')} {progress.get('percent', 0):.0f}%"
         if progress.get("eta_seconds"):
@@ -201,8 +210,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     if not path.is_file():
         sys.exit(f"no such file: {path}")
     api = _api_url(args)
-    headers = _headers(args)
-    created = upload_file(api, headers, path, args.title, args.description)
+    # A fresh local token for a class with a plan carries that plan's group (as Cognito would).
+    plan = priority.class_of(args.priority_class).plan
+    headers = _headers(args, plans=(plan,) if plan else ())
+    created = upload_file(api, headers, path, args.title, args.description, args.priority_class)
     print(f"created {created['id']} ({created['status']}); uploaded {path.stat().st_size} bytes", flush=True)
     if args.wait:
         video = wait_until_settled(api, headers, created["id"])
@@ -291,6 +302,29 @@ def _demo_once(stack: Any, run_demo: Any) -> int:
     return 0
 
 
+def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
+    """Runs here, against the running embedded stack's AWS endpoint (default) or, with
+    --deployed, against AWS with the caller's credentials and CATALOG_TABLE/CATALOG_VIEWS_TABLE."""
+    from dataclasses import asdict
+
+    endpoint = args.endpoint
+    if not endpoint and not args.deployed:
+        try:
+            endpoint = str(json.loads(_endpoints_file().read_text())["aws"])
+        except (OSError, ValueError, KeyError):
+            sys.exit("no running stack found: start `vod local up` (or pass --endpoint / --deployed)")
+    if endpoint:
+        from infra.local.emulator import BASE_ENV
+
+        for key, value in BASE_ENV.items():
+            os.environ.setdefault(key, value)
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    from functions.catalog.logic.projector import rebuild
+
+    print(json.dumps(asdict(rebuild())))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vod", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -326,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--title", required=True)
     upload.add_argument("--description", default="")
     upload.add_argument("--wait", action="store_true", help="wait until READY/REJECTED/FAILED")
+    upload.add_argument(
+        "--priority-class",
+        choices=[c.name for c in priority.CLASSES],
+        default=None,
+        help="processing class (default standard; priority needs the priority plan)",
+    )
     client_options(upload)
     upload.set_defaults(func=cmd_upload)
 
@@ -345,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--exit", action="store_true", help="stop after printing the URL (for scripts)")
     demo.add_argument("--no-run", action="store_true", help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
+
+    catalog = sub.add_parser("catalog", help="catalog maintenance")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    rebuild = catalog_sub.add_parser("rebuild", help="recompute the listing and search projections")
+    rebuild.add_argument("--endpoint", help="AWS endpoint (default: the running `vod local up`)")
+    rebuild.add_argument("--deployed", action="store_true", help="AWS itself (credentials from the env)")
+    rebuild.set_defaults(func=cmd_catalog_rebuild)
     return parser
 
 

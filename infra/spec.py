@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from functions.shared.keys import UPLOAD_PREFIX
+from functions.catalog.models import EVENT_SOURCE as CATALOG_EVENT_SOURCE
+from functions.catalog.models import TITLE_EVENTS
+from functions.shared.keys import COVERS_PREFIX, IMAGES_PREFIX
+from functions.videos.logic.priority import CLASSES as PRIORITY_CLASSES
 
 STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
 
@@ -32,6 +35,8 @@ class Resources:
     cdn_base_url: str
     cloudfront_key_pair_id: str
     cloudfront_private_key_secret: str
+    catalog_table: str
+    catalog_views_table: str
 
 
 # Environment variable -> the Resources attribute that fills it.
@@ -46,6 +51,8 @@ RESOURCE_ENV: dict[str, str] = {
     "CDN_BASE_URL": "cdn_base_url",
     "CLOUDFRONT_KEY_PAIR_ID": "cloudfront_key_pair_id",
     "CLOUDFRONT_PRIVATE_KEY_SECRET": "cloudfront_private_key_secret",
+    "CATALOG_TABLE": "catalog_table",
+    "CATALOG_VIEWS_TABLE": "catalog_views_table",
 }
 
 # Grants a function needs, by resource. The stack turns them into IAM grants; the emulator
@@ -77,6 +84,8 @@ class FunctionSpec:
     # A Function URL with AuthType AWS_IAM: reachable only by a CloudFront distribution
     # through origin access control (the stack grants the distribution, and nobody else).
     function_url: bool = False
+    # Reserved concurrency (None: unreserved). 1 serialises a consumer, e.g. the catalog projector.
+    reserved_concurrency: int | None = None
 
     @property
     def media(self) -> bool:
@@ -95,6 +104,9 @@ class FunctionSpec:
 # infra.constructs.cdn_construct); the local edge (infra.local.edge) routes the same paths to it.
 PLAYLIST_PATH_PATTERN = "*.m3u8"
 PLAYLIST_ORIGIN = "playlist-origin"
+# Title images (covers, backdrops): public, so no signed URL; CloudFront has a behaviour for them
+# that trusts no key group, and the local edge serves the same paths unsigned.
+PUBLIC_IMAGES_PATH_PATTERN = f"{IMAGES_PREFIX}*"
 
 _BASE_ENV = ("VIDEOS_TABLE", "EVENT_BUS_NAME")
 _MEDIA_ENV = (*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET")
@@ -116,8 +128,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "CLOUDFRONT_KEY_PAIR_ID",
             "CLOUDFRONT_PRIVATE_KEY_SECRET",
             "PLATFORM_TABLE",
+            "CATALOG_TABLE",
+            "CATALOG_VIEWS_TABLE",
         ),
-        grants={"videos_table": READ_WRITE, "upload_bucket": WRITE, "platform_table": READ_WRITE},
+        grants={
+            "videos_table": READ_WRITE,
+            "upload_bucket": WRITE,
+            "platform_table": READ_WRITE,
+            "catalog_table": READ_WRITE,
+            "catalog_views_table": READ,
+        },
         reads_secret=True,
         starts_executions=True,  # safe retry, approval of a rejected video
         sends_task_tokens=True,  # admin review of a video held in the grey band
@@ -132,6 +152,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env=(*_BASE_ENV, "UPLOAD_BUCKET", "STATE_MACHINE_ARN"),
         grants={"videos_table": READ_WRITE},
         starts_executions=True,
+    ),
+    FunctionSpec(
+        name="pipeline-acquire-slot",
+        handler="functions.pipeline.handlers.handle_acquire_slot.handler",
+        service="pipeline",
+        description="Saga's first step: a slot of the upload's priority-class budget, or SlotUnavailable",
+        memory_mb=256,
+        timeout_s=10,
+        env=("PLATFORM_TABLE",),
+        grants={"platform_table": READ_WRITE},  # the semaphores (functions/pipeline/dal/slots.py)
     ),
     FunctionSpec(
         name="pipeline-probe",
@@ -156,6 +186,42 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         grants={"videos_table": READ_WRITE, "upload_bucket": READ, "media_bucket": READ_WRITE},
         ephemeral_storage_mb=10240,
     ),
+    # The chunked path (functions/pipeline/logic/chunked_steps.py, docs/chunked-transcoding.md).
+    FunctionSpec(
+        name="pipeline-split",
+        handler="functions.pipeline.handlers.handle_split.handler",
+        service="pipeline",
+        description="Split a long source at keyframes (stream copy) and encode its audio rendition",
+        memory_mb=3008,
+        timeout_s=900,
+        media_tools=("ffmpeg",),
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "upload_bucket": READ, "media_bucket": READ_WRITE},
+        ephemeral_storage_mb=10240,
+    ),
+    FunctionSpec(
+        name="pipeline-encode-chunk",
+        handler="functions.pipeline.handlers.handle_encode_chunk.handler",
+        service="pipeline",
+        description="Encode one chunk to the rungs of one pass (a Map iteration)",
+        memory_mb=10240,  # 6 vCPUs: x264 is CPU-bound, and Lambda gives CPU by memory
+        timeout_s=900,
+        media_tools=("ffmpeg",),
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        ephemeral_storage_mb=4096,
+    ),
+    FunctionSpec(
+        name="pipeline-stitch",
+        handler="functions.pipeline.handlers.handle_stitch.handler",
+        service="pipeline",
+        description="Stitch chunk segments into rung playlists and the master; VIEWABLE after the first pass",
+        memory_mb=1024,
+        timeout_s=120,
+        env=_MEDIA_ENV,
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        puts_events=True,
+    ),
     FunctionSpec(
         name="pipeline-thumbnails",
         handler="functions.pipeline.handlers.handle_thumbnails.handler",
@@ -175,8 +241,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Mark READY, record renditions, emit video.ready",
         memory_mb=512,
         timeout_s=30,
-        env=_MEDIA_ENV,
-        grants={"videos_table": READ_WRITE, "media_bucket": READ},
+        env=(*_MEDIA_ENV, "PLATFORM_TABLE"),
+        grants={"videos_table": READ_WRITE, "media_bucket": READ, "platform_table": READ_WRITE},
         puts_events=True,
     ),
     FunctionSpec(
@@ -186,8 +252,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Saga compensation: delete outputs, mark FAILED/REJECTED with reason, emit event",
         memory_mb=512,
         timeout_s=300,
-        env=_MEDIA_ENV,
-        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        env=(*_MEDIA_ENV, "PLATFORM_TABLE"),
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE, "platform_table": READ_WRITE},
         puts_events=True,
     ),
     FunctionSpec(
@@ -197,8 +263,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Marks a video FAILED when its execution failed, timed out or was aborted",
         memory_mb=256,
         timeout_s=120,
-        env=_MEDIA_ENV,
-        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE},
+        env=(*_MEDIA_ENV, "PLATFORM_TABLE"),
+        grants={"videos_table": READ_WRITE, "media_bucket": READ_WRITE, "platform_table": READ_WRITE},
         puts_events=True,
     ),
     FunctionSpec(
@@ -250,6 +316,51 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
 )
 
+# The catalog's CQRS path: table stream -> publisher -> bus -> queue -> projector (docs/catalog.md).
+CATALOG_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="catalog-publisher",
+        handler="functions.catalog.handlers.handle_publish_changes.handler",
+        service="catalog",
+        description="Turns catalog table stream records into vod.catalog title.* events",
+        memory_mb=256,
+        timeout_s=60,
+        env=("EVENT_BUS_NAME",),
+        puts_events=True,
+    ),
+    FunctionSpec(
+        name="catalog-projector",
+        handler="functions.catalog.handlers.handle_project.handler",
+        service="catalog",
+        description="Keeps the catalog listing and search views up to date from title.* events",
+        memory_mb=512,
+        timeout_s=60,
+        env=("CATALOG_VIEWS_TABLE",),
+        grants={"catalog_views_table": READ_WRITE},
+        reserved_concurrency=1,  # one writer per view: out-of-order events are settled by version
+    ),
+)
+FUNCTIONS = (*FUNCTIONS, *CATALOG_FUNCTIONS)
+
+# Title covers: uploads under covers/ -> covers queue -> renderer (functions/catalog/logic/covers_render.py).
+COVERS_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="covers-renderer",
+        handler="functions.catalog.handlers.handle_covers.handler",
+        service="catalog",
+        description="Checks an uploaded title image, writes WebP renditions without metadata, records them",
+        # One image at a time; a 36 Mpx RGBA PNG peaks near 0.4 GB. Memory buys CPU: ~5 s for it.
+        memory_mb=1536,
+        timeout_s=60,
+        layers=("images",),
+        env=("CATALOG_TABLE", "UPLOAD_BUCKET", "MEDIA_BUCKET", "CDN_BASE_URL"),
+        # upload bucket: read the upload, then delete it (the original keeps its EXIF/GPS);
+        # media bucket: write the renditions, delete those a newer image replaced
+        grants={"catalog_table": READ_WRITE, "upload_bucket": READ_WRITE, "media_bucket": READ_WRITE},
+    ),
+)
+FUNCTIONS = (*FUNCTIONS, *COVERS_FUNCTIONS)
+
 FUNCTIONS_BY_NAME = {f.name: f for f in FUNCTIONS}
 
 
@@ -280,10 +391,15 @@ class QueueSpec:
     visibility_timeout_s: int = 180  # >= 6x the consumer's timeout, as AWS advises
     max_receive_count: int = 5  # then the message moves to the DLQ
     max_batching_window_s: int = 0
+    max_concurrency: int | None = None  # the event source mapping's MaximumConcurrency (2..1000)
 
 
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec(name="ingest", consumer="ingest-starter"),
+    # One ingest queue per priority class, each with its own share of starter concurrency.
+    *(
+        QueueSpec(name=c.queue, consumer="ingest-starter", max_concurrency=c.starter_concurrency)
+        for c in PRIORITY_CLASSES
+    ),
     # visibility >= 6x the dispatcher's timeout; SQS redrive retries whole batches later on.
     # One delivery may take ~75 s with retries: small batches keep a batch inside the timeout.
     QueueSpec(
@@ -293,6 +409,20 @@ QUEUES: tuple[QueueSpec, ...] = (
         visibility_timeout_s=720,
         max_receive_count=5,
     ),
+)
+
+
+# The catalog projector's queue (fed by the catalog-projections bus rule).
+CATALOG_QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec(
+        name="catalog-projections", consumer="catalog-projector", batch_size=10, visibility_timeout_s=360
+    ),
+)
+QUEUES = (*QUEUES, *CATALOG_QUEUES)
+# One image per invocation: memory holds one decoded image at a time.
+QUEUES = (
+    *QUEUES,
+    QueueSpec(name="covers", consumer="covers-renderer", batch_size=1, visibility_timeout_s=360),
 )
 
 
@@ -314,6 +444,31 @@ BUS_RULES: tuple[BusRuleSpec, ...] = (
 )
 
 
+BUS_RULES = (
+    *BUS_RULES,
+    BusRuleSpec(
+        name="catalog-projections",
+        pattern={"source": [CATALOG_EVENT_SOURCE], "detail-type": list(TITLE_EVENTS)},
+        queue="catalog-projections",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TableStreamSpec:
+    """A table's stream consumed by a function (a Lambda event source mapping on AWS; the emulator
+    polls the stream and invokes the function, like Lambda's poller)."""
+
+    table: str  # key of table_schemas() (the model's Meta.stream_view_type enables the stream)
+    consumer: str  # function name
+    batch_size: int = 100
+    max_batching_window_s: int = 1
+    retry_attempts: int = 10  # then the batch's metadata goes to the stream's on-failure queue
+
+
+TABLE_STREAMS: tuple[TableStreamSpec, ...] = (TableStreamSpec(table="catalog", consumer="catalog-publisher"),)
+
+
 @dataclass(frozen=True)
 class BucketNotificationSpec:
     bucket: str  # Resources attribute
@@ -322,8 +477,31 @@ class BucketNotificationSpec:
 
 
 BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
-    BucketNotificationSpec(bucket="upload_bucket", prefix=UPLOAD_PREFIX, queue="ingest"),
+    # Each priority class's uploads go to its own ingest queue.
+    *(
+        BucketNotificationSpec(bucket="upload_bucket", prefix=c.upload_prefix, queue=c.queue)
+        for c in PRIORITY_CLASSES
+    ),
+    BucketNotificationSpec(bucket="upload_bucket", prefix=COVERS_PREFIX, queue="covers"),
 )
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway throttling of one route, for all callers together (the stage's RouteSettings)."""
+
+    rate_limit: float  # steady requests per second
+    burst_limit: int  # requests allowed at once above the steady rate
+
+
+# The stack caps every route at the stage default (context api_throttle_rate_limit/burst_limit),
+# so a deployer lowers them all with two values. Tighter budgets: routes that start costly work
+# (a video: an upload target, then a pipeline run), search (several index queries per request),
+# and the public routes, which anyone may call without a token.
+DEFAULT_THROTTLE = Throttle(rate_limit=50, burst_limit=100)
+SEARCH_THROTTLE = Throttle(rate_limit=20, burst_limit=40)
+CREATE_VIDEO_THROTTLE = Throttle(rate_limit=10, burst_limit=20)
+PUBLIC_THROTTLE = Throttle(rate_limit=10, burst_limit=20)
 
 
 @dataclass(frozen=True)
@@ -332,16 +510,22 @@ class RouteSpec:
     path: str  # API Gateway route path; {name} is one segment, {proxy+} is greedy
     function: str
     auth: bool = True
+    throttle: Throttle = DEFAULT_THROTTLE
 
 
 ROUTES: tuple[RouteSpec, ...] = (
-    RouteSpec("GET", "/health", "videos-api", auth=False),
-    RouteSpec("GET", "/v1/openapi.json", "videos-api", auth=False),
-    RouteSpec("ANY", "/v1/videos", "videos-api"),
+    RouteSpec("GET", "/health", "videos-api", auth=False, throttle=PUBLIC_THROTTLE),
+    RouteSpec("GET", "/v1/openapi.json", "videos-api", auth=False, throttle=PUBLIC_THROTTLE),
+    RouteSpec("ANY", "/v1/videos", "videos-api", throttle=CREATE_VIDEO_THROTTLE),  # POST: create
     RouteSpec("ANY", "/v1/videos/{proxy+}", "videos-api"),
     RouteSpec("ANY", "/v1/moderation/{proxy+}", "videos-api"),
     RouteSpec("ANY", "/v1/webhooks", "videos-api"),
     RouteSpec("ANY", "/v1/webhooks/{proxy+}", "videos-api"),
+    RouteSpec("ANY", "/v1/titles", "videos-api"),
+    RouteSpec("ANY", "/v1/titles/{proxy+}", "videos-api"),
+    RouteSpec("GET", "/v1/search", "videos-api", throttle=SEARCH_THROTTLE),
+    RouteSpec("ANY", "/v1/profiles", "videos-api"),
+    RouteSpec("ANY", "/v1/profiles/{proxy+}", "videos-api"),
 )
 
 
@@ -352,6 +536,12 @@ class StateMachineSpec:
     # ASL placeholder -> function name whose ARN replaces it
     function_substitutions: Mapping[str, str]
     timeout_s: int = 3 * 3600
+    # Buckets (Resources attributes) a Distributed Map's ItemReader reads its items from.
+    item_reader_buckets: tuple[str, ...] = ()
+
+    @property
+    def has_distributed_map(self) -> bool:
+        return '"DISTRIBUTED"' in self.path.read_text()
 
     @property
     def path(self) -> Path:
@@ -373,6 +563,7 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
         name="media-pipeline",
         definition_file="media_pipeline.asl.json",
         function_substitutions={
+            "AcquireSlotFunctionArn": "pipeline-acquire-slot",
             "ProbeFunctionArn": "pipeline-probe",
             "TranscodeFunctionArn": "pipeline-transcode",
             "ThumbnailsFunctionArn": "pipeline-thumbnails",
@@ -380,7 +571,11 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
             "CompensateFunctionArn": "pipeline-compensate",
             "ModerateFunctionArn": "pipeline-moderate",
             "ReviewFunctionArn": "pipeline-review",
+            "SplitFunctionArn": "pipeline-split",
+            "EncodeChunkFunctionArn": "pipeline-encode-chunk",
+            "StitchFunctionArn": "pipeline-stitch",
         },
+        item_reader_buckets=("media_bucket",),  # the chunk manifest written by pipeline-split
     ),
 )
 

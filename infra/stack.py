@@ -27,6 +27,7 @@ from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.storage_construct import StorageConstruct
+from infra.constructs.streams_construct import StreamsConstruct
 
 DEFAULT_PRIVATE_KEY_SECRET_NAME = "vod/cloudfront-private-key"  # noqa: S105 - a name, not a secret
 
@@ -178,6 +179,7 @@ class VodStack(Stack):
             state_machine_specs=spec.STATE_MACHINES,
             rule_specs=spec.EXECUTION_RULES,
             functions=self.functions.by_name,
+            buckets={"media_bucket": self.storage.media_bucket, "upload_bucket": self.storage.upload_bucket},
         )
 
         self.buckets: dict[str, s3.Bucket] = {
@@ -198,6 +200,8 @@ class VodStack(Stack):
             cdn_base_url=self.cdn.base_url,
             cloudfront_key_pair_id=self.cdn.public_key.public_key_id,
             cloudfront_private_key_secret=self.private_key_secret.secret_name,
+            catalog_table=self.tables["catalog_table"].table_name,
+            catalog_views_table=self.tables["catalog_views_table"].table_name,
         )
         self.functions.set_environment(
             self.resources,
@@ -215,6 +219,13 @@ class VodStack(Stack):
             buckets=self.buckets,
         )
         self.events.add_queue_rules(spec.BUS_RULES, self.ingest.queues)
+        self.streams = StreamsConstruct(
+            self,
+            "Streams",
+            stream_specs=spec.TABLE_STREAMS,
+            tables=self.storage.tables,
+            functions=self.functions.by_name,
+        )
         self.api = ApiConstruct(
             self,
             "Api",
@@ -227,7 +238,7 @@ class VodStack(Stack):
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
-            alarms=[*self.ingest.alarms, *self.events.alarms, *self.pipeline.alarms],
+            alarms=[*self.ingest.alarms, *self.events.alarms, *self.pipeline.alarms, *self.streams.alarms],
             functions=self.functions.by_name,
             state_machines=self.pipeline.state_machines,
             alarm_email=config.alarm_email,

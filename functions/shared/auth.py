@@ -11,23 +11,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from functions.shared.errors import Forbidden, Unauthorized
+from functions.shared.errors import Unauthorized
 
 ROLES = ("admin", "uploader", "viewer")
+# Cognito groups that are plans, not roles: what an account is entitled to (the ``priority`` plan
+# uploads in the priority class, functions/videos/logic/priority.py). Admins hold every plan.
+PLANS = ("priority",)
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling. What they may do is decided in one place: functions/shared/authz.py."""
+
     sub: str
     roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-    def require_any(self, *roles: str) -> None:
-        if not self.roles.intersection(roles):
-            raise Forbidden(f"this action needs one of the roles: {', '.join(roles)}")
+    plans: frozenset[str] = frozenset()
 
 
 def _parse_groups(value: Any) -> frozenset[str]:
@@ -51,5 +49,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims")
     if not claims or not claims.get("sub"):
         raise Unauthorized("a valid bearer token is required")
-    roles = _parse_groups(claims.get("cognito:groups")) & frozenset(ROLES)
-    return Principal(sub=str(claims["sub"]), roles=roles)
+    groups = _parse_groups(claims.get("cognito:groups"))
+    roles = groups & frozenset(ROLES)
+    plans = frozenset(PLANS) if "admin" in roles else groups & frozenset(PLANS)
+    return Principal(sub=str(claims["sub"]), roles=roles, plans=plans)

@@ -18,6 +18,10 @@ class DomainError(Exception):
             self.code = code
         self.details = details or {}
 
+    def response_headers(self) -> dict[str, str]:
+        """HTTP headers the error response carries besides its JSON body (e.g. ``Retry-After``)."""
+        return {}
+
 
 class ValidationFailed(DomainError):
     status = 422
@@ -44,9 +48,45 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PreconditionFailed(DomainError):
+    """``If-Match`` named a version that is no longer current (optimistic concurrency)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(DomainError):
+    """A change to a versioned resource came without ``If-Match``."""
+
+    status = 428
+    code = "precondition_required"
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(DomainError):
+    """A per-caller limit is reached; ``retry_after_s`` says when asking again makes sense."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ):
+        details = {**(details or {}), "retry_after_seconds": retry_after_s}
+        super().__init__(message, code=code, details=details)
+        self.retry_after_s = retry_after_s
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class MediaRejected(Exception):

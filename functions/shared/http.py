@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
-import json
+import base64
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from pydantic import BaseModel, Field
 
 from functions.shared.errors import DomainError
 from functions.shared.observability import logger
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field ('' for the body as a whole)")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, validation_failed")
+    message: str = Field(description="Human-readable explanation")
+    details: list[FieldError] | dict[str, Any] | None = Field(
+        default=None,
+        description="Per-field problems (validation_failed) or error-specific context; absent when empty",
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx/5xx answer of the platform's API (the OpenAPI error model)."""
+
+    error: ErrorDetail
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    error = ErrorDetail(code=code, message=message, **({"details": details} if details else {}))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        # exclude_unset: no "details" key when there are none (not "details": null)
+        body=ErrorResponse(error=error).model_dump_json(exclude_unset=True),
+    )
 
 
 def _validation_details(errors: Any) -> list[dict[str, Any]]:
@@ -31,12 +59,41 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
 def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
+    def _non_json_body() -> str | None:
+        """The content type of a request body the API does not read (it speaks JSON only)."""
+        event = app.current_event
+        content_type = (event.headers.get("content-type") or "").strip()
+        if event.body and content_type and not content_type.lower().startswith("application/json"):
+            return content_type
+        return None
+
+    def _body_not_utf8() -> bool:
+        """API Gateway base64-encodes a body that is not UTF-8; Powertools' decoding of it fails."""
+        event = app.current_event
+        if not event.body or not event.is_base64_encoded:
+            return False
+        try:
+            base64.b64decode(event.body).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError
+            return True
+        return False
+
+    def _unsupported_media_type(content_type: str) -> Response:
+        return error_response(
+            415, "unsupported_media_type", f"send the body as application/json, not {content_type!r}"
+        )
+
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details or None)
+        response = error_response(exc.status, exc.code, exc.message, exc.details or None)
+        response.headers.update(exc.response_headers())  # e.g. Retry-After of a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
+        content_type = _non_json_body()
+        if content_type:  # validated as a form: the fields are not the point, the media type is
+            return _unsupported_media_type(content_type)
         errors = exc.errors()
         # A body that is not JSON at all is a 400; a JSON body that breaks the schema is a 422.
         if any(e.get("type") == "json_invalid" for e in errors):
@@ -45,12 +102,29 @@ def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResol
             422, "validation_failed", "the request is not valid", _validation_details(errors)
         )
 
+    # Powertools also parses form and multipart bodies: refuse them before any logic runs...
+    def _json_bodies_only(app_: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        content_type = _non_json_body()
+        return _unsupported_media_type(content_type) if content_type else next_middleware(app_)
+
+    app.use(middlewares=[_json_bodies_only])
+
+    # ... and when its parsing fails first (other media types).
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return _unsupported_media_type(_non_json_body() or "")
+
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
         return error_response(404, "route_not_found", f"no route for {app.current_event.path}")
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        content_type = _non_json_body()
+        if content_type:  # Powertools failed to parse a body we refuse anyway (multipart, no boundary)
+            return _unsupported_media_type(content_type)
+        if _body_not_utf8():
+            return error_response(400, "invalid_json", "the request body is not valid JSON (not UTF-8)")
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "internal error")
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
     platform_table: str = Field(default="vod-platform", alias="PLATFORM_TABLE")
     idempotency_table: str = Field(default="vod-idempotency", alias="IDEMPOTENCY_TABLE")
+    catalog_table: str = Field(default="vod-catalog", alias="CATALOG_TABLE")
+    catalog_views_table: str = Field(default="vod-catalog-views", alias="CATALOG_VIEWS_TABLE")
 
     # Moderation
     moderation_word_list: str = Field(
@@ -57,6 +59,15 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=20 * 1024**3, alias="MAX_UPLOAD_BYTES")
 
+    # Priority classes (functions/videos/logic/priority.py, docs/priority-classes.md): the most
+    # pipeline executions of a class past AcquireSlot at once, and uploads in flight per user.
+    pipeline_budget_standard: int = Field(default=20, alias="PIPELINE_BUDGET_STANDARD", ge=1, le=10_000)
+    pipeline_budget_priority: int = Field(default=10, alias="PIPELINE_BUDGET_PRIORITY", ge=1, le=10_000)
+    pipeline_slot_lease_seconds: int = Field(
+        default=3 * 3600 + 600, alias="PIPELINE_SLOT_LEASE_SECONDS", ge=60, le=7 * 86400
+    )
+    max_active_uploads_per_user: int = Field(default=5, alias="MAX_ACTIVE_UPLOADS_PER_USER", ge=1, le=10_000)
+
     # Media limits
     max_duration_seconds: float = Field(default=4 * 3600, alias="MAX_DURATION_SECONDS")
     segment_seconds: int = Field(default=4, alias="SEGMENT_SECONDS", ge=1, le=30)
@@ -64,6 +75,14 @@ class Settings(BaseSettings):
     ffprobe_path: str = Field(default="ffprobe", alias="FFPROBE_PATH")
     x264_preset: str = Field(default="veryfast", alias="X264_PRESET")
     work_dir: str = Field(default="/tmp", alias="WORK_DIR")
+
+    # Chunked (parallel) encoding: sources longer than the threshold are split at keyframes into
+    # chunks of about the target length and encoded by a Map state (docs/chunked-transcoding.md).
+    chunk_threshold_seconds: float = Field(default=120.0, alias="CHUNK_THRESHOLD_SECONDS", ge=0)
+    chunk_target_seconds: float = Field(default=60.0, alias="CHUNK_TARGET_SECONDS", ge=1)
+    # Up to this many chunks the Map runs inline (one execution history); above it, Distributed.
+    inline_map_max_chunks: int = Field(default=40, alias="INLINE_MAP_MAX_CHUNKS", ge=1)
+    map_max_concurrency: int = Field(default=1000, alias="MAP_MAX_CONCURRENCY", ge=1, le=10_000)
 
     # Playback (CloudFront signed URLs)
     cdn_base_url: str = Field(default="http://127.0.0.1:8787", alias="CDN_BASE_URL")
@@ -73,6 +92,11 @@ class Settings(BaseSettings):
     )
     playback_ttl_seconds: int = Field(default=3600, alias="PLAYBACK_TTL_SECONDS", ge=60, le=86400)
     playback_bind_ip: bool = Field(default=False, alias="PLAYBACK_BIND_IP")
+
+    # Catalog: the HMAC key of listing cursors. Empty: derived from the CloudFront signing key
+    # (a secret the API function already reads); the embedded mode sets a generated one.
+    catalog_cursor_key: str = Field(default="", alias="CATALOG_CURSOR_KEY", repr=False)
+    catalog_page_size: int = Field(default=20, alias="CATALOG_PAGE_SIZE", ge=1, le=100)
 
     # Observability
     service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")

@@ -13,6 +13,8 @@ class VideoStatus(StrEnum):
     UPLOADED = "UPLOADED"
     PROCESSING = "PROCESSING"
     IN_REVIEW = "IN_REVIEW"  # moderation scored in the grey band: the Saga waits for an admin
+    # Chunked path: the lowest rung is stitched and playable; the rest of the ladder is encoding.
+    VIEWABLE = "VIEWABLE"
     READY = "READY"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
@@ -25,13 +27,25 @@ ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
     VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED}),
     VideoStatus.UPLOADED: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
     VideoStatus.PROCESSING: frozenset(
-        {VideoStatus.IN_REVIEW, VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}
+        {
+            VideoStatus.IN_REVIEW,
+            VideoStatus.VIEWABLE,
+            VideoStatus.READY,
+            VideoStatus.REJECTED,
+            VideoStatus.FAILED,
+        }
     ),
+    # Compensation still applies: a failure of a higher rung fails the video and removes outputs.
+    VideoStatus.VIEWABLE: frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}),
     VideoStatus.IN_REVIEW: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
     VideoStatus.READY: frozenset(),
     VideoStatus.REJECTED: frozenset({VideoStatus.UPLOADED}),  # an admin overrides moderation: re-run
     VideoStatus.FAILED: frozenset({VideoStatus.UPLOADED}),  # a safe retry re-enters the pipeline
 }
+
+
+# The priority classes an upload may ask for (the table: functions/videos/logic/priority.py).
+PriorityClassName = Literal["standard", "priority"]
 
 
 def sources_of(target: VideoStatus) -> frozenset[VideoStatus]:
@@ -49,6 +63,10 @@ class CreateVideoRequest(BaseModel):
         default=None, gt=0, description="Size of the file to upload; large files get a multipart upload."
     )
     content_type: str = Field(default="video/mp4", max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    priority_class: PriorityClassName | None = Field(
+        default=None,
+        description="Processing class (default standard); 'priority' needs the priority plan or admin role",
+    )
 
     @field_validator("tags")
     @classmethod
@@ -132,6 +150,10 @@ class VideoView(BaseModel):
     poster_key: str | None = None
     storyboard_key: str | None = None
     progress: dict[str, Any] | None = None
+    # VIEWABLE: the renditions still encoding (the playable ones are in ``renditions``).
+    renditions_pending: list[str] = Field(default_factory=list)
+    viewable_at: str | None = None
+    priority_class: PriorityClassName = "standard"
 
 
 class CreateVideoResponse(VideoView):

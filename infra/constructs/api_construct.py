@@ -91,7 +91,8 @@ class ApiConstruct(Construct):
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(cors_origins),
                 allow_methods=[apigwv2.CorsHttpMethod.ANY],
-                allow_headers=["Authorization", "Content-Type"],
+                # X-Profile-Id: the viewer profile a request browses or plays as (functions/shared/authz.py)
+                allow_headers=["Authorization", "Content-Type", "X-Profile-Id"],
                 max_age=Duration.hours(1),
             ),
         )
@@ -136,6 +137,27 @@ class ApiConstruct(Construct):
                     f"{route_key} is declared public (auth=False) in infra/spec.py ROUTES: a read-only "
                     "endpoint (health check or the OpenAPI document) that returns no user data.",
                 )
+        self._throttle_routes(route_specs, ceiling=spec.Throttle(throttle_rate_limit, throttle_burst_limit))
+
+    def _throttle_routes(self, route_specs: Sequence[spec.RouteSpec], *, ceiling: spec.Throttle) -> None:
+        """Each route's throttle from the spec, capped by the stage default: the stage's RouteSettings
+        (the L2 HttpStage sets only the default route settings)."""
+        self.route_throttles = {
+            f"{r.method} {r.path}": spec.Throttle(
+                min(r.throttle.rate_limit, ceiling.rate_limit),
+                min(r.throttle.burst_limit, ceiling.burst_limit),
+            )
+            for r in route_specs
+        }
+        stage = self.stage.node.default_child
+        assert isinstance(stage, apigwv2.CfnStage)
+        stage.route_settings = {
+            key: {"ThrottlingRateLimit": t.rate_limit, "ThrottlingBurstLimit": t.burst_limit}
+            for key, t in self.route_throttles.items()
+        }
+        # CloudFormation refuses settings for a route key that does not exist yet.
+        for route in self.routes.values():
+            stage.node.add_dependency(route)
 
     def _user_pool(self) -> None:
         self.user_pool = cognito.UserPool(

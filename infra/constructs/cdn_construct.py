@@ -1,4 +1,5 @@
-"""Playback delivery: CloudFront in front of the private media bucket, signed URLs only.
+"""Playback delivery: CloudFront in front of the private media bucket, signed URLs only (but for
+title images under ``images/``: catalog art any client may show, served unsigned).
 
 Segments, thumbnails and captions come straight from the bucket (origin access control). HLS
 playlists come from the ``playlist-origin`` function (a Function URL behind origin access control
@@ -115,9 +116,10 @@ class CdnConstruct(Construct):
             *,
             compress: bool,
             origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+            signed: bool = True,
         ) -> cloudfront.BehaviorOptions:
-            # Every behaviour trusts the key group: CloudFront verifies the signed URL before any
-            # request reaches an origin.
+            # A signed behaviour trusts the key group: CloudFront verifies the signed URL before
+            # any request reaches an origin. Only title images (public catalog art) are unsigned.
             return cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -126,7 +128,7 @@ class CdnConstruct(Construct):
                 cache_policy=cache_policy,
                 origin_request_policy=origin_request_policy,
                 response_headers_policy=cors_headers,
-                trusted_key_groups=[self.key_group],
+                trusted_key_groups=[self.key_group] if signed else None,
                 compress=compress,
             )
 
@@ -141,7 +143,12 @@ class CdnConstruct(Construct):
                     self.playlist_cache_policy,
                     compress=True,
                     origin_request_policy=self.playlist_origin_request_policy,
-                )
+                ),
+                # Covers and backdrops: the media bucket without signatures. Their keys carry the
+                # upload id, so every object is immutable and long caching is right.
+                spec.PUBLIC_IMAGES_PATH_PATTERN: behavior(
+                    media_origin, self.segment_cache_policy, compress=False, signed=False
+                ),
             },
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
@@ -152,14 +159,16 @@ class CdnConstruct(Construct):
         suppress(
             self.distribution,
             "CFR1",
-            "Every request needs a signed URL issued by the API to an authenticated user; which "
-            "countries may watch is a business decision left to the deployer (geo_restriction).",
+            "Every request for video needs a signed URL issued by the API to an authenticated user "
+            "(title images are public catalog art); which countries may watch is a business "
+            "decision left to the deployer (geo_restriction).",
         )
         suppress(
             self.distribution,
             "CFR2",
-            "The distribution serves only objects behind CloudFront-verified signatures, so there is no "
-            "application surface for WAF rules to protect; deployers may attach a web ACL (cost).",
+            "The distribution serves only static objects (video behind CloudFront-verified signatures, "
+            "immutable title images), so there is no application surface for WAF rules to protect; "
+            "deployers may attach a web ACL (cost).",
         )
         suppress(
             self.distribution,

@@ -30,6 +30,12 @@ def wildcard_resource_reason(fn: spec.FunctionSpec) -> str:
         "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
         "resource-level permissions, so their resource is '*'."
     )
+    if any(stream.consumer == fn.name for stream in spec.TABLE_STREAMS):
+        reason += (
+            " dynamodb:ListStreams (a table stream consumer in infra/spec.py TABLE_STREAMS, granted by "
+            "CDK's DynamoEventSource) supports no resource-level permission either; the stream reads "
+            "themselves name the table's stream."
+        )
     if fn.detects_moderation_labels:
         reason += (
             " rekognition:DetectModerationLabels (detects_moderation_labels in infra/spec.py) on image "
@@ -157,6 +163,7 @@ class FunctionsConstruct(Construct):
             log_group=log_group,
             role=role,
             layers=layers,
+            reserved_concurrent_executions=fn.reserved_concurrency,
         )
         suppress(
             function,

@@ -93,6 +93,9 @@ class IngestConstruct(Construct):
                     if queue_spec.max_batching_window_s
                     else None,
                     report_batch_item_failures=True,
+                    # ScalingConfig.MaximumConcurrency: one priority class's flood cannot take
+                    # every starter invocation (functions/videos/logic/priority.py)
+                    max_concurrency=queue_spec.max_concurrency,
                 )
             )
             self.queues[queue_spec.name] = queue

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -34,6 +36,7 @@ class PipelineConstruct(Construct):
         state_machine_specs: Sequence[spec.StateMachineSpec],
         rule_specs: Sequence[spec.ExecutionFailedRuleSpec],
         functions: Mapping[str, lambda_.IFunction],
+        buckets: Mapping[str, s3.IBucket] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id_)
@@ -44,6 +47,8 @@ class PipelineConstruct(Construct):
 
         for machine in state_machine_specs:
             self.state_machines[machine.name] = self._state_machine(machine, functions, log_retention)
+            if machine.has_distributed_map:
+                self._allow_distributed_map(machine, self.state_machines[machine.name], buckets or {})
         for rule in rule_specs:
             self.rules[rule.name] = self._rule(rule, functions)
 
@@ -68,6 +73,9 @@ class PipelineConstruct(Construct):
         state_machine = sfn.StateMachine(
             self,
             cid,
+            # Named, so that its role can name its own ARN (a Distributed Map starts child
+            # executions of this very state machine) without a dependency cycle.
+            state_machine_name=self._machine_name(machine),
             definition_body=sfn.DefinitionBody.from_file(str(machine.path)),
             definition_substitutions={placeholder: fn.function_arn for placeholder, fn in invoked.items()},
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -104,6 +112,59 @@ class PipelineConstruct(Construct):
             )
         )
         return state_machine
+
+    def _machine_name(self, machine: spec.StateMachineSpec) -> str:
+        return f"{Stack.of(self).stack_name}-{machine.name}"
+
+    def _allow_distributed_map(
+        self,
+        machine: spec.StateMachineSpec,
+        state_machine: sfn.StateMachine,
+        buckets: Mapping[str, s3.IBucket],
+    ) -> None:
+        """A Distributed Map runs its items as child executions of the same state machine and
+        reads its item list from S3: the role needs both (Step Functions' documented policy)."""
+        stack = Stack.of(self)
+        name = self._machine_name(machine)
+        own_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn])
+        )
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
+            )
+        )
+        findings = [
+            f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}/*"
+        ]
+        for bucket_name in machine.item_reader_buckets:
+            bucket = buckets[bucket_name]
+            bucket.grant_read(state_machine)
+            findings += [
+                "Action::s3:GetBucket*",
+                "Action::s3:GetObject*",
+                "Action::s3:List*",
+                arn_finding(bucket, "/*"),
+            ]
+        suppress(
+            state_machine.role,
+            "IAM5",
+            "Distributed Map: child executions of this state machine have run-time names "
+            "(execution:<name>/*), and the item manifests are per-video keys of the media bucket (read).",
+            findings=findings,
+        )
 
     @staticmethod
     def _check_timeout(machine: spec.StateMachineSpec, state_machine: sfn.StateMachine) -> None:

@@ -90,10 +90,11 @@ class StorageConstruct(Construct):
                     id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
                 )
             ],
-            # Browsers PUT straight to presigned URLs; multipart completion needs each part's ETag.
+            # Browsers PUT videos straight to presigned URLs (multipart completion needs each
+            # part's ETag) and POST cover images with a presigned form.
             cors=[
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.PUT],
+                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.POST],
                     allowed_origins=list(upload_cors_origins),
                     allowed_headers=["*"],
                     exposed_headers=["ETag"],
@@ -133,6 +134,8 @@ class StorageConstruct(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=ttl_attribute,
+            # A model's Meta.stream_view_type turns on the table stream (the catalog's feeds its views).
+            stream=dynamodb.StreamViewType(schema["stream"]) if schema.get("stream") else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in schema["indexes"]:

@@ -3,6 +3,7 @@ path's behaviour, as the distribution in infra/constructs/cdn_construct.py does.
 
 Answers like CloudFront does: 403 for a missing, expired, tampered, wrong-IP or out-of-scope
 signature; Range requests -> 206; the content type by extension; CORS for browser players.
+Title images (``images/*``) need no signature, as their CloudFront behaviour trusts no key group.
 ``*.m3u8`` goes to the ``playlist-origin`` function (invoked in-process with the Function URL
 payload 2.0 event CloudFront's origin request would produce: the signed query only), which
 propagates the signed query into the playlist's URIs; everything else comes from the media bucket.
@@ -176,11 +177,13 @@ class LocalEdge:
         self, *, path: str, host: str, client_ip: str, range_header: str | None, method: str = "GET"
     ) -> tuple[int, dict[str, str], bytes]:
         url = f"{urlsplit(self.url).scheme}://{host or urlsplit(self.url).netloc}{path}"
+        parts = urlsplit(path)
+        public = fnmatch.fnmatchcase(parts.path.lstrip("/"), spec.PUBLIC_IMAGES_PATH_PATTERN)
         try:
-            self.verifier.verify(url=url, client_ip=client_ip)
+            if not public:  # title images: the one behaviour that trusts no key group
+                self.verifier.verify(url=url, client_ip=client_ip)
         except SignatureRejected as exc:
             return 403, {"content-type": "text/plain"}, f"Forbidden: {exc}\n".encode()
-        parts = urlsplit(path)
         if fnmatch.fnmatchcase(parts.path, spec.PLAYLIST_PATH_PATTERN):  # the *.m3u8 behaviour
             status, headers, data = self._from_playlist_origin(
                 method=method, path=parts.path, query=parts.query, host=host, client_ip=client_ip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -61,14 +62,88 @@ def local_function_settings(work_dir: Path, directory: Path) -> dict[str, str]:
     words = directory / "sensitive-words.txt"
     if not words.exists():
         words.write_text(DEFAULT_WORD_LIST)
+    # The catalog's cursor-signing key: generated once per state directory (cursors survive restarts).
+    cursor_key = directory / "catalog-cursor.key"
+    if not cursor_key.exists():
+        cursor_key.write_text(secrets.token_urlsafe(32))
+        cursor_key.chmod(0o600)
     return {
+        "CATALOG_CURSOR_KEY": cursor_key.read_text().strip(),
         "FFMPEG_PATH": shutil.which("ffmpeg") or "ffmpeg",
         "FFPROBE_PATH": shutil.which("ffprobe") or "ffprobe",
         "WORK_DIR": str(work_dir),
         "FRAME_CLASSIFIER": "nudenet",
         "MODERATION_WORD_LIST": str(words),
         "WEBHOOK_ALLOW_HTTP": "true",
+        # One machine: encode as many chunks at once as it has cores (AWS: hundreds of Lambdas).
+        "MAP_MAX_CONCURRENCY": str(os.cpu_count() or 2),
     }
+
+
+STREAM_POLL_INTERVAL_S = 0.2
+
+
+class StreamPoller:
+    """Plays Lambda's DynamoDB stream poller for one ``spec.TableStreamSpec``: reads new records
+    of every shard and invokes the consumer with them, in order, retrying a batch (from the
+    sequence number the consumer reports as failed) until it succeeds.
+
+    moto can invoke a stream consumer itself, but synchronously inside the write that made the
+    record, while the embedded mode's write lock is held: a consumer whose work leads to another
+    write (publisher -> bus -> queue -> projector) would wait for that lock forever.
+    """
+
+    def __init__(self, stream: spec.TableStreamSpec, table_name: str, dynamodb: Any, streams: Any):
+        self.spec = stream
+        self.table_name = table_name
+        self._dynamodb = dynamodb
+        self._streams = streams
+        self._after: dict[str, str] = {}  # shard id -> last sequence number handed over
+
+    def poll_once(self) -> int:
+        """Deliver what is new; returns how many records the consumer accepted."""
+        arn = self._dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        delivered = 0
+        for shard in self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            after = self._after.get(shard_id)
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = self._streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)
+            records = self._streams.get_records(
+                ShardIterator=iterator["ShardIterator"], Limit=self.spec.batch_size
+            )["Records"]
+            if not records:
+                continue
+            for record in records:
+                record["eventSourceARN"] = arn
+            result, errored = lambda_runtime.invoke(
+                spec.FUNCTIONS_BY_NAME[self.spec.consumer], {"Records": records}
+            )
+            if errored:
+                continue  # retried from the same position next time
+            failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+            accepted = records
+            if failed:
+                index = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] == failed[0])
+                accepted = records[:index]
+            if accepted:
+                self._after[shard_id] = accepted[-1]["dynamodb"]["SequenceNumber"]
+            delivered += len(accepted)
+        return delivered
+
+    def drain(self, max_rounds: int = 100) -> int:
+        """Poll until nothing new is left (tests and tools; the stack polls on a thread)."""
+        total = 0
+        for _ in range(max_rounds):
+            delivered = self.poll_once()
+            total += delivered
+            if not delivered:
+                break
+        return total
 
 
 def reset_function_caches() -> None:
@@ -106,6 +181,8 @@ class EmbeddedStack:
         self._server: Any = None
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._stream_thread: threading.Thread | None = None
+        self.stream_pollers: list[StreamPoller] = []
         self.api: ApiFront | None = None
         self.edge: LocalEdge | None = None
         self.resources: spec.Resources | None = None
@@ -184,6 +261,15 @@ class EmbeddedStack:
         self.edge.start()
         self._watcher = threading.Thread(target=self._watch_executions, name="sfn-events", daemon=True)
         self._watcher.start()
+        tables = provision.table_names(res)
+        self.stream_pollers = [
+            StreamPoller(
+                stream, tables[stream.table], self.client("dynamodb"), self.client("dynamodbstreams")
+            )
+            for stream in spec.TABLE_STREAMS
+        ]
+        self._stream_thread = threading.Thread(target=self._poll_streams, name="table-streams", daemon=True)
+        self._stream_thread.start()
         return self
 
     def _apply_process_environment(self, res: spec.Resources, settings: dict[str, str]) -> None:
@@ -198,6 +284,16 @@ class EmbeddedStack:
                     raise RuntimeError(f"functions disagree on {key}; the embedded mode cannot host both")
         os.environ.update(merged)
         os.environ["POWERTOOLS_SERVICE_NAME"] = "vod-local"
+
+    def _poll_streams(self) -> None:
+        while not self._stop.wait(STREAM_POLL_INTERVAL_S):
+            for poller in self.stream_pollers:
+                try:
+                    poller.poll_once()
+                except Exception:  # the server is stopping, or a transient error: poll again
+                    if self._stop.is_set():
+                        return
+                    logging.getLogger(__name__).exception("stream poll failed")
 
     def _watch_executions(self) -> None:
         """Plays EventBridge's ``aws.states`` status-change events for the safety-net rules."""
@@ -245,6 +341,8 @@ class EmbeddedStack:
             self.edge.stop()
         if self._watcher:
             self._watcher.join(timeout=5)
+        if self._stream_thread:
+            self._stream_thread.join(timeout=5)
         if self._server:
             self._server.stop()
 

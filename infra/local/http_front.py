@@ -181,7 +181,9 @@ class ApiFront:
                 self.send_response(204)
                 self.send_header("access-control-allow-origin", "*")
                 self.send_header("access-control-allow-methods", "GET,POST,PUT,PATCH,DELETE,OPTIONS")
-                self.send_header("access-control-allow-headers", "authorization,content-type,if-match")
+                self.send_header(
+                    "access-control-allow-headers", "authorization,content-type,if-match,x-profile-id"
+                )
                 self.send_header("content-length", "0")
                 self.end_headers()
 

@@ -27,6 +27,8 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         cdn_base_url=cdn_base_url,
         cloudfront_key_pair_id=key_pair_id,
         cloudfront_private_key_secret="vod/cloudfront-private-key",  # noqa: S106 - a secret name
+        catalog_table="vod-catalog",
+        catalog_views_table="vod-catalog-views",
     )
 
 
@@ -69,6 +71,8 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
         }
         if gsis:
             kwargs["GlobalSecondaryIndexes"] = gsis
+        if schema.get("stream"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema["stream"]}
         dynamodb.create_table(**kwargs)
 
 
@@ -162,11 +166,14 @@ def register_functions(lambda_: Any, res: spec.Resources, settings: dict[str, di
 
 def create_event_source_mappings(lambda_: Any, queues: dict[str, LocalQueue]) -> None:
     for q in spec.QUEUES:
+        # moto records ScalingConfig without enforcing it: the in-process starter is quick anyway.
+        scaling = {"ScalingConfig": {"MaximumConcurrency": q.max_concurrency}} if q.max_concurrency else {}
         lambda_.create_event_source_mapping(
             EventSourceArn=queues[q.name].arn,
             FunctionName=q.consumer,
             BatchSize=q.batch_size,
             FunctionResponseTypes=["ReportBatchItemFailures"],
+            **scaling,
         )
 
 

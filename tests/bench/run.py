@@ -4,6 +4,8 @@ pipeline: a generated 60 s 1080p30 source, upload-to-READY through the embedded 
 one hand-written ffmpeg command producing the same 4-rung HLS ladder on the same machine, run
 one after the other (never concurrently, so neither steals the other's cores).
 package sizes: the function code asset and the layers, as a deploy would ship them.
+catalog: listing and search latency over 10,000 seeded titles and DynamoDB calls per request
+(tests/bench/catalog_bench.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +70,15 @@ def handwritten_ladder(source: Path, out: Path, preset: str = "veryfast") -> flo
     return time.monotonic() - started
 
 
-def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
+def pipeline_upload_to_ready(
+    source: Path, state: Path, overrides: dict[str, str] | None = None, *, timeout: float = 1200
+) -> dict[str, Any]:
+    """Upload ``source`` to a fresh embedded stack and time it to READY (and to VIEWABLE, when the
+    chunked path made it viewable first: the record's viewable_at/ready_at say how much earlier)."""
     from infra.local.emulator import EmbeddedStack
 
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-    stack = EmbeddedStack(directory=state, overrides=quiet).start()
+    stack = EmbeddedStack(directory=state, overrides={**quiet, **(overrides or {})}).start()
     try:
         assert stack.api is not None
         api = stack.api.url
@@ -84,14 +91,24 @@ def pipeline_upload_to_ready(source: Path, state: Path) -> dict[str, Any]:
             requests.put(
                 created["upload"]["url"], data=body, headers=created["upload"]["headers"], timeout=600
             ).raise_for_status()
-        video = stack.wait_for_status(created["id"], {"READY", "FAILED", "REJECTED"}, timeout=1200)
+        video = stack.wait_for_status(created["id"], {"READY", "FAILED", "REJECTED"}, timeout=timeout)
         elapsed = time.monotonic() - started
         if video["status"]["S"] != "READY":
             raise RuntimeError(f"bench video ended {video['status']['S']}: {video.get('reason')}")
         steps = _step_durations(stack, created["id"])
-        return {"upload_to_ready_s": round(elapsed, 2), "steps_s": steps}
+        result: dict[str, Any] = {"upload_to_ready_s": round(elapsed, 2), "steps_s": steps}
+        ready_at, viewable_at = _iso_ts(video.get("ready_at")), _iso_ts(video.get("viewable_at"))
+        if ready_at is not None and viewable_at is not None:
+            result["upload_to_viewable_s"] = round(elapsed - (ready_at - viewable_at), 2)
+        return result
     finally:
         stack.stop()
+
+
+def _iso_ts(value: dict[str, Any] | None) -> float | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value["S"].replace("Z", "+00:00")).timestamp()
 
 
 def _step_durations(stack: Any, video_id: str) -> dict[str, float]:
@@ -172,7 +189,7 @@ def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--only", choices=["pipeline", "sizes"], default=None)
+    parser.add_argument("--only", choices=["pipeline", "sizes", "model", "chunked", "catalog"], default=None)
     args = parser.parse_args()
     os.environ.setdefault("VOD_STATE_DIR", str(Path(tempfile.gettempdir()) / "vod-bench-state"))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -192,6 +209,20 @@ def main() -> int:
         results["package_sizes"] = package_sizes()
     if args.only in (None, "pipeline"):
         results["pipeline"] = bench_pipeline(args)
+    if args.only in (None, "chunked"):
+        from tests.bench import chunked_bench
+
+        results[chunked_bench.SECTION] = chunked_bench.bench_section()
+    if args.only in (None, "model"):
+        # After the pipeline run, so the two never share the cores (docs/scale-model.md).
+        from tests.bench import scale_model
+
+        results[scale_model.SECTION] = scale_model.bench_section()
+        print(scale_model.format_report(results[scale_model.SECTION]), file=sys.stderr)
+    if args.only in (None, "catalog"):
+        from tests.bench.catalog_bench import bench_catalog
+
+        results["catalog"] = bench_catalog()
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     pipeline = results.get("pipeline", {})
@@ -204,6 +235,18 @@ def main() -> int:
     if pipeline.get("moderation_added_fraction", 0) > pipeline.get("moderation_target_fraction", 0.2):
         print(f"moderation adds {pipeline['moderation_added_fraction']:.0%}, above 20%", file=sys.stderr)
         failed = True
+    if args.only in (None, "chunked"):
+        from tests.bench import chunked_bench
+
+        for problem in chunked_bench.failures(results[chunked_bench.SECTION]):
+            print(problem, file=sys.stderr)
+            failed = True
+    if args.only in (None, "catalog"):
+        from tests.bench.catalog_bench import within_budget
+
+        if not within_budget(results["catalog"]):
+            print("catalog: a request made more DynamoDB calls than its budget", file=sys.stderr)
+            failed = True
     return 1 if failed else 0
 
 

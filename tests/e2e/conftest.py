@@ -11,8 +11,22 @@ import pytest
 import requests
 
 from infra.local.emulator import EmbeddedStack
+from tests import scan_guard
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
+CHUNKING = {
+    "CHUNK_THRESHOLD_SECONDS": "24",
+    "CHUNK_TARGET_SECONDS": "8",
+    "INLINE_MAP_MAX_CHUNKS": "4",
+    "MAP_MAX_CONCURRENCY": "2",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_scan_in_request_paths() -> Iterator[None]:
+    """A DynamoDB Scan issued by the platform's code fails the test (tests/scan_guard.py)."""
+    with scan_guard.scans_forbidden():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +37,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
         overrides={
             "MULTIPART_THRESHOLD_BYTES": str(MULTIPART_THRESHOLD),
             "MULTIPART_PART_BYTES": str(5 * 1024 * 1024),
+            # The chunked path for clips above 24 s, in 8 s chunks; Distributed Map above 4 chunks
+            # (tests/e2e/test_chunked.py); shorter clips keep the single-pass path.
+            **CHUNKING,
         },
     ).start()
     yield embedded
@@ -30,11 +47,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
 
 
 class Client:
-    def __init__(self, stack: EmbeddedStack, *, sub: str = "e2e-user", role: str = "uploader"):
+    def __init__(
+        self,
+        stack: EmbeddedStack,
+        *,
+        sub: str = "e2e-user",
+        role: str = "uploader",
+        plans: tuple[str, ...] = (),
+    ):
         assert stack.api is not None
         self.stack = stack
         self.api = stack.api.url
-        self.headers = {"Authorization": f"Bearer {stack.issuer.issue(sub=sub, roles=[role])}"}
+        # plans: Cognito groups beside the role, e.g. "priority" (functions/shared/auth.py PLANS)
+        token = stack.issuer.issue(sub=sub, roles=[role, *plans])
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     def create(self, title: str = "clip", **extra: Any) -> dict[str, Any]:
         resp = requests.post(
@@ -44,8 +70,8 @@ class Client:
         body: dict[str, Any] = resp.json()
         return body
 
-    def upload(self, path: Path, title: str = "clip") -> str:
-        created = self.create(title)
+    def upload(self, path: Path, title: str = "clip", **extra: Any) -> str:
+        created = self.create(title, **extra)
         put = requests.put(
             created["upload"]["url"], data=path.read_bytes(), headers=created["upload"]["headers"], timeout=60
         )

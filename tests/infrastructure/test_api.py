@@ -91,10 +91,10 @@ def test_default_stage_logs_json_and_throttles(synthesized: Synthesized) -> None
     }
 
 
-def test_cors_preflight_allows_the_authorization_header(synthesized: Synthesized) -> None:
+def test_cors_preflight_allows_the_authorization_and_profile_headers(synthesized: Synthesized) -> None:
     (api,) = synthesized.of_type("AWS::ApiGatewayV2::Api").values()
     cors = api["Properties"]["CorsConfiguration"]
-    assert {"Authorization", "Content-Type"} <= set(cors["AllowHeaders"])
+    assert {"Authorization", "Content-Type", "X-Profile-Id"} <= set(cors["AllowHeaders"])
 
 
 def test_user_pool_is_invitation_only_with_mfa_and_the_platform_groups(synthesized: Synthesized) -> None:
@@ -107,6 +107,16 @@ def test_user_pool_is_invitation_only_with_mfa_and_the_platform_groups(synthesiz
     assert groups == set(ROLES)
     (client,) = synthesized.of_type("AWS::Cognito::UserPoolClient").values()
     assert client["Properties"]["GenerateSecret"] is False
+
+
+def test_the_three_platform_roles_are_groups_of_the_api_user_pool(synthesized: Synthesized) -> None:
+    # The roles functions/shared/authz.py decides on arrive as the cognito:groups claim of these groups.
+    pool_ref = {"Ref": synthesized.logical_id(synthesized.stack.api.user_pool)}
+    groups = {
+        g["Properties"]["GroupName"]: g["Properties"]["UserPoolId"]
+        for g in synthesized.of_type("AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"admin": pool_ref, "uploader": pool_ref, "viewer": pool_ref}
 
 
 @pytest.mark.parametrize(
@@ -132,3 +142,35 @@ def test_moderation_and_webhook_routes_reach_videos_api_with_a_jwt(
     integration_id = props["Target"]["Fn::Join"][1][1]["Ref"]
     integration = synthesized.resources[integration_id]["Properties"]
     assert integration["IntegrationUri"] == {"Fn::GetAtt": [synthesized.function_id("videos-api"), "Arn"]}
+
+
+def _stage(synthesized: Synthesized) -> dict[str, Any]:
+    (stage,) = synthesized.of_type("AWS::ApiGatewayV2::Stage").values()
+    return stage
+
+
+@pytest.mark.parametrize("route", spec.ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_every_route_is_throttled_as_declared_capped_by_the_stage_default(
+    synthesized: Synthesized, route: spec.RouteSpec
+) -> None:
+    config = synthesized.stack.config
+    settings = _stage(synthesized)["Properties"]["RouteSettings"]
+    assert settings[f"{route.method} {route.path}"] == {
+        "ThrottlingRateLimit": min(route.throttle.rate_limit, config.api_throttle_rate_limit),
+        "ThrottlingBurstLimit": min(route.throttle.burst_limit, config.api_throttle_burst_limit),
+    }
+
+
+def test_route_settings_name_only_declared_routes_and_wait_for_them(synthesized: Synthesized) -> None:
+    stage = _stage(synthesized)
+    assert set(stage["Properties"]["RouteSettings"]) == {f"{r.method} {r.path}" for r in spec.ROUTES}
+    # CloudFormation refuses settings for a route key that does not exist yet.
+    assert set(synthesized.of_type("AWS::ApiGatewayV2::Route")) <= set(stage.get("DependsOn", ()))
+
+
+def test_costly_and_public_routes_get_tighter_budgets(synthesized: Synthesized) -> None:
+    settings = _stage(synthesized)["Properties"]["RouteSettings"]
+    default = settings["ANY /v1/webhooks"]
+    for route_key in ["ANY /v1/videos", "GET /v1/search", "GET /health", "GET /v1/openapi.json"]:
+        assert settings[route_key]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route_key
+        assert settings[route_key]["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route_key

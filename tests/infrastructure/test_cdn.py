@@ -110,13 +110,17 @@ def test_playlist_origin_url_is_iam_authorised_and_admits_only_the_distribution(
             assert permission["InvokedViaFunctionUrl"] is True
 
 
-def test_every_behaviour_requires_a_signed_url_over_https(synthesized: Synthesized) -> None:
+def test_every_video_behaviour_requires_a_signed_url_over_https(synthesized: Synthesized) -> None:
     key_group_id = synthesized.logical_id(synthesized.stack.cdn.key_group)
     behaviors = _behaviors(synthesized)
-    assert set(behaviors) == {"default", PLAYLIST_PATTERN}
+    assert set(behaviors) == {"default", PLAYLIST_PATTERN, spec.PUBLIC_IMAGES_PATH_PATTERN}
     for name, behavior in behaviors.items():
-        assert behavior["TrustedKeyGroups"] == [{"Ref": key_group_id}], name
         assert behavior["ViewerProtocolPolicy"] == "redirect-to-https", name
+        if name == spec.PUBLIC_IMAGES_PATH_PATTERN:
+            # Catalog cover renditions are public artwork: no signature, but HTTPS only.
+            assert "TrustedKeyGroups" not in behavior, name
+        else:
+            assert behavior["TrustedKeyGroups"] == [{"Ref": key_group_id}], name
 
 
 def test_key_group_holds_the_configured_public_key(synthesized: Synthesized) -> None:

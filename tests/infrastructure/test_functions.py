@@ -148,6 +148,10 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
         synthesized.logical_id(stack.ingest.queues[q.name]) for q in spec.QUEUES if q.consumer == fn.name
     }
     allowed |= queues
+    # A table stream consumer reads its table's stream and reports failed batches to its queue.
+    for stream in (s for s in spec.TABLE_STREAMS if s.consumer == fn.name):
+        allowed.add(synthesized.logical_id(stack.storage.tables[stream.table]))
+        allowed.add(synthesized.logical_id(stack.streams.failure_queues[stream.table]))
 
     # Then its role's statements point at nothing else
     statements = _role_statements(synthesized, fn)
@@ -230,6 +234,8 @@ def test_only_xray_and_declared_rekognition_use_a_wildcard_resource(
     # The role's IAM5 acknowledgment of Resource::* is for X-Ray (and Rekognition where the spec
     # declares detects_moderation_labels); nothing else may hide behind it
     allowed = {REKOGNITION_ACTION} if fn.detects_moderation_labels else set()
+    if any(stream.consumer == fn.name for stream in spec.TABLE_STREAMS):
+        allowed.add("dynamodb:ListStreams")  # Lambda's stream poller; no resource-level permission
     for statement in _role_statements(synthesized, fn):
         if statement["Resource"] == "*":
             assert all(a.startswith("xray:") or a in allowed for a in _actions(statement)), statement

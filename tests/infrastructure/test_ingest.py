@@ -38,6 +38,9 @@ def test_consumer_reports_batch_item_failures(synthesized: Synthesized, queue_sp
     assert mapping["FunctionName"] == {"Ref": synthesized.function_id(queue_spec.consumer)}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BatchSize"] == queue_spec.batch_size
+    # A queue with a concurrency share (each priority class's ingest queue) caps its pollers
+    expected = {"MaximumConcurrency": queue_spec.max_concurrency} if queue_spec.max_concurrency else None
+    assert mapping.get("ScalingConfig") == expected
 
 
 @pytest.mark.parametrize("notification", spec.BUCKET_NOTIFICATIONS, ids=lambda n: f"{n.bucket}->{n.queue}")
@@ -51,13 +54,12 @@ def test_object_created_under_the_prefix_is_sent_to_the_queue(
         for r in synthesized.of_type("Custom::S3BucketNotifications").values()
         if r["Properties"]["BucketName"] == {"Ref": bucket_id}
     ]
-    assert config["QueueConfigurations"] == [
-        {
-            "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": notification.prefix}]}},
-            "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
-        }
-    ]
+    # (one bucket carries several notifications: one per priority class's prefix, covers, ...)
+    assert {
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": notification.prefix}]}},
+        "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+    } in config["QueueConfigurations"]
 
 
 @pytest.mark.parametrize("queue_spec", spec.QUEUES, ids=lambda q: q.name)

@@ -59,10 +59,11 @@ def test_upload_bucket_aborts_incomplete_multipart_uploads_after_a_day(synthesiz
     assert {"DaysAfterInitiation": 1} in [r.get("AbortIncompleteMultipartUpload") for r in rules]
 
 
-def test_upload_bucket_cors_lets_browsers_put_and_read_the_etag(synthesized: Synthesized) -> None:
+def test_upload_bucket_cors_lets_browsers_put_post_and_read_the_etag(synthesized: Synthesized) -> None:
     props = synthesized.resources[_bucket_ids(synthesized)["upload"]]["Properties"]
     (rule,) = props["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedMethods"] == ["PUT"]
+    # PUT: video uploads (presigned URLs); POST: cover images (presigned form).
+    assert rule["AllowedMethods"] == ["PUT", "POST"]
     assert "ETag" in rule["ExposedHeaders"]
 
 

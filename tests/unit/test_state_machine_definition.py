@@ -101,8 +101,28 @@ def test_every_task_has_a_timeout_longer_than_its_function(machine: spec.StateMa
 def test_order_of_the_saga(machine: spec.StateMachineSpec) -> None:
     states = _states(machine)
     assert states["Probe"]["Next"] == "Moderate"
-    assert states["Moderate"]["Next"] == "Transcode"
+    assert states["Moderate"]["Next"] == "ChoosePath"
+    assert states["ChoosePath"]["Default"] == "Transcode"
+    assert states["ChoosePath"]["Choices"][0]["Next"] == "Split"
     assert states["Transcode"]["Next"] == "Thumbnails"
+    # The chunked path: viewable after the lowest rung, complete after the rest, then rejoins.
+    assert states["Split"]["Next"] == "PreviewFanOut"
+    for fan_out, inline, distributed in (
+        ("PreviewFanOut", "EncodePreviewInline", "EncodePreviewDistributed"),
+        ("RestFanOut", "EncodeRestInline", "EncodeRestDistributed"),
+    ):
+        targets = {c["Next"] for c in states[fan_out]["Choices"]} | {states[fan_out]["Default"]}
+        assert {inline, distributed} <= targets
+    assert (
+        states["EncodePreviewInline"]["Next"] == states["EncodePreviewDistributed"]["Next"] == "StitchPreview"
+    )
+    assert states["StitchPreview"]["Parameters"]["stage"] == "preview"
+    assert states["StitchPreview"]["Next"] == "RestFanOut"
+    assert states["RestFanOut"]["Default"] == "StitchFinal"
+    assert states["EncodeRestInline"]["Next"] == states["EncodeRestDistributed"]["Next"] == "StitchFinal"
+    assert states["StitchFinal"]["Parameters"]["stage"] == "final"
+    assert states["StitchFinal"]["ResultPath"] == "$.transcode"
+    assert states["StitchFinal"]["Next"] == "Thumbnails"
     assert states["Thumbnails"]["Next"] == "ReviewGate"
     gate = states["ReviewGate"]
     assert gate["Choices"] == [
@@ -114,3 +134,38 @@ def test_order_of_the_saga(machine: spec.StateMachineSpec) -> None:
 
 def test_the_execution_has_an_overall_timeout(machine: spec.StateMachineSpec) -> None:
     assert json.loads(machine.path.read_text())["TimeoutSeconds"] == machine.timeout_s
+
+
+MAPS = ("EncodePreviewInline", "EncodePreviewDistributed", "EncodeRestInline", "EncodeRestDistributed")
+
+
+def test_the_chunk_maps_share_one_processor_and_differ_only_in_mode(machine: spec.StateMachineSpec) -> None:
+    states = _states(machine)
+    processors = []
+    for name in MAPS:
+        state = states[name]
+        assert state["Type"] == "Map"
+        assert state["MaxConcurrencyPath"] == "$.split.max_concurrency"  # configurable, not hard-coded
+        assert state["ResultPath"] is None  # a thousand chunk results must not grow the payload
+        assert state["Catch"][0]["Next"] == "EncodeChunksFailed"
+        mode = state["ItemProcessor"]["ProcessorConfig"]["Mode"]
+        assert mode == ("DISTRIBUTED" if name.endswith("Distributed") else "INLINE")
+        if mode == "DISTRIBUTED":
+            assert state["ItemReader"]["Parameters"] == {
+                "Bucket.$": "$.split.bucket",
+                "Key.$": "$.split.manifest_key",
+            }
+            # No tolerated failures (the default): one failed chunk fails the Map and the video.
+            assert "ToleratedFailurePercentage" not in state and "ToleratedFailureCount" not in state
+        else:
+            assert state["ItemsPath"] == "$.split.items"
+        processors.append(json.dumps(state["ItemProcessor"]["States"], sort_keys=True))
+        assert state["ItemSelector"]["pass"] == ("preview" if "Preview" in name else "rest")
+    assert len(set(processors)) == 1
+    task = states[MAPS[0]]["ItemProcessor"]["States"]["EncodeChunk"]
+    fn = _function_of(task, machine)
+    assert fn.name == "pipeline-encode-chunk"
+    assert fn.timeout_s < task["TimeoutSeconds"] <= fn.timeout_s + 60
+    retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
+    assert {"TransientError", "Lambda.TooManyRequestsException"} <= retried  # transient chunk failures retry
+    assert "MediaFailed" not in retried

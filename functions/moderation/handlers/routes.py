@@ -2,11 +2,12 @@
 
 # No "from __future__ import annotations": Powertools reads route signatures at runtime.
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import BaseModel
 
 from functions.moderation.logic import review
 from functions.shared.auth import principal_from_event
@@ -14,6 +15,14 @@ from functions.shared.observability import logger, tracer
 from functions.videos.models import ModerationDecision, ProtectRequest, VideoView
 
 router = Router()
+
+
+class Protected(BaseModel):
+    """A video registered in the copyright registry."""
+
+    video_id: str
+    frames: int  # fingerprinted frames
+    protected_by: str
 
 
 @router.get(
@@ -53,13 +62,14 @@ def decide(
     "/v1/moderation/protected",
     summary="Register a READY video as protected content (copyright registry)",
     responses={
-        201: {"description": "Registered"},
+        201: {"description": "Registered", "content": {"application/json": {"model": Protected}}},
         403: {"description": "Admins only"},
+        404: {"description": "No such video"},
         409: {"description": "Not READY"},
     },
     tags=["moderation"],
 )
 @tracer.capture_method
-def protect(request: Annotated[ProtectRequest, Body()]) -> Response[dict[str, Any]]:
+def protect(request: Annotated[ProtectRequest, Body()]) -> Response[Protected]:
     result = review.protect(principal_from_event(router.current_event.raw_event), request.video_id)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=Protected(**result))

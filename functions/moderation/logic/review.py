@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from functions.shared.auth import Principal
+from functions.shared.authz import authorize
 from functions.shared.aws import client
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.keys import VIDEO_ID_RE
@@ -44,7 +45,7 @@ def _load(video_id: str) -> Any:
 
 
 def decide(principal: Principal, video_id: str, decision: ModerationDecision) -> VideoView:
-    principal.require_any("admin")
+    authorize(principal, "moderation:decide")
     item = _load(video_id)
     status = VideoStatus(item.status)
     if status == VideoStatus.IN_REVIEW:
@@ -106,7 +107,7 @@ def _approve_rejected(principal: Principal, item: Any) -> None:
 
 
 def review_queue(principal: Principal, *, limit: int = 50) -> list[VideoView]:
-    principal.require_any("admin")
+    authorize(principal, "moderation:read_queue")
     held = dal.list_by_status(VideoStatus.IN_REVIEW, limit=limit)
     rejected = dal.list_by_status(VideoStatus.REJECTED, limit=limit)
     return [to_view(item, evidence=True) for item in [*held, *rejected]]
@@ -117,7 +118,7 @@ def protect(principal: Principal, video_id: str) -> dict[str, Any]:
     rejected by the copyright check."""
     from functions.moderation.dal import fingerprints
 
-    principal.require_any("admin")
+    authorize(principal, "moderation:protect")
     item = _load(video_id)
     if item.status != VideoStatus.READY:
         raise Conflict(

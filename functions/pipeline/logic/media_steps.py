@@ -77,7 +77,8 @@ def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> di
         height=result.video.display_height,
         source=result.to_dict(),
     )
-    return result.to_dict()
+    # Long sources take the chunked path (split, parallel encode, stitch): chunked_steps.py.
+    return {**result.to_dict(), "plan": {"chunked": result.duration > settings.chunk_threshold_seconds}}
 
 
 def progress_record(*, stage: str, fraction: float, elapsed_s: float, rungs: list[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.pipeline.logic import storage
+from functions.pipeline.logic import slots, storage
 from functions.shared import keys
 from functions.shared.errors import Conflict, parse_step_error
 from functions.shared.events import put_event
@@ -42,12 +42,17 @@ def publish(
             progress={"stage": "done", "percent": 100},
             reason=None,
             message=None,
+            renditions_pending=None,
         )
     except Conflict:
         # A retry after a successful write: READY already; anything else is a real conflict.
         if dal.get(video_id).status != VideoStatus.READY:
             raise
+    if transcode.get("chunks"):
+        # The chunked path's intermediates (source chunks, per-chunk results) are not outputs.
+        storage.delete_prefix(get_settings().media_bucket, keys.work_prefix(video_id))
     current = dal.get(video_id)
+    slots.release(current.execution_name, current)  # READY: nothing newer can own the record
     duration = float(probe.get("duration") or 0)
     if duration > 0:
         metrics.add_metric(
@@ -80,6 +85,7 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
         reason = f"{failed_step}_timeout" if name == "States.Timeout" else f"{failed_step}_error"
     status = VideoStatus.REJECTED if rejected else VideoStatus.FAILED
     current = dal.find(video_id)
+    slots.release(execution, current)  # this execution's slot, even when a newer attempt owns the video
     if current is not None and execution and current.execution_name and current.execution_name != execution:
         # A newer attempt owns the video and its outputs now: undo nothing of it.
         logger.warning("compensation of a superseded execution skipped", extra={"execution": execution})
@@ -129,6 +135,7 @@ def execution_failed(detail: dict[str, Any]) -> dict:
         logger.warning("status-change event without a video id", extra={"detail": detail})
         return {"handled": False}
     current = dal.find(video_id)
+    slots.release(detail.get("name"), current)  # whatever became of the video, the execution is over
     if current is None or current.status in {s.value for s in TERMINAL}:
         return {"handled": False, "status": current.status if current else None}
     if current.execution_name and detail.get("name") and current.execution_name != detail["name"]:

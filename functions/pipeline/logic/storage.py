@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionError, EndpointConnectionError
 
@@ -19,6 +21,7 @@ CONTENT_TYPES = {
     ".m4s": "video/iso.segment",
     ".vtt": "text/vtt",
     ".jpg": "image/jpeg",
+    ".json": "application/json",
 }
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "503"}
 
@@ -104,3 +107,33 @@ def delete_prefix(bucket: str, prefix: str) -> int:
 def count_prefix(bucket: str, prefix: str) -> int:
     paginator = client("s3").get_paginator("list_objects_v2")
     return sum(page.get("KeyCount", 0) for page in paginator.paginate(Bucket=bucket, Prefix=prefix))
+
+
+def put_bytes(
+    bucket: str, key: str, body: bytes, *, content_type: str, cache_control: str | None = None
+) -> None:
+    extra = {"CacheControl": cache_control} if cache_control else {}
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
+
+
+def put_json(bucket: str, key: str, value: Any) -> None:
+    put_bytes(bucket, key, json.dumps(value, separators=(",", ":")).encode(), content_type="application/json")
+
+
+def get_json(bucket: str, key: str) -> Any:
+    return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def get_json_many(bucket: str, keys: list[str], *, workers: int = 32) -> list[Any]:
+    """Read many small JSON objects in parallel, in the order given."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda key: get_json(bucket, key), keys))
+
+
+def download_file(bucket: str, key: str, dest: Path) -> Path:
+    client("s3").download_file(bucket, key, str(dest))
+    return dest
+
+
+def upload_file(path: Path, bucket: str, key: str) -> None:
+    client("s3").upload_file(str(path), bucket, key)

@@ -68,15 +68,29 @@ class VideoModel(Model):
     review_token = UnicodeAttribute(null=True)  # the Saga's task token while IN_REVIEW (never shown)
     moderation_override = UnicodeAttribute(null=True)  # admin who approved past a rejection
     ready_at = UnicodeAttribute(null=True)
+    # Chunked path (functions/pipeline/logic/chunked_steps.py): playable early, then complete.
+    viewable_at = UnicodeAttribute(null=True)
+    renditions_pending = ListAttribute(of=UnicodeAttribute, null=True)
+    chunks_done_preview = NumberAttribute(null=True)  # atomic ADDs by the chunk encoders
+    chunks_done_rest = NumberAttribute(null=True)
+    progress_seq = NumberAttribute(null=True)  # orders concurrent progress writes of chunk workers
+    priority_class = UnicodeAttribute(null=True)  # functions/videos/logic/priority.py; None: standard
 
     owner_index = OwnerIndex()
     status_index = StatusIndex()
 
 
 def _table_models() -> dict[str, type[Model]]:
+    from functions.catalog.dal.tables import CatalogItem, ViewItem
     from functions.shared.platform_tables import IdempotencyKeys, PlatformKeys
 
-    return {"videos": VideoModel, "platform": PlatformKeys, "idempotency": IdempotencyKeys}
+    return {
+        "videos": VideoModel,
+        "platform": PlatformKeys,
+        "idempotency": IdempotencyKeys,
+        "catalog": CatalogItem,
+        "catalog_views": ViewItem,
+    }
 
 
 TABLE_MODELS: dict[str, type[Model]] = _table_models()
@@ -103,6 +117,8 @@ def table_schema(model: type[Model]) -> dict[str, Any]:
         assert idx_hash is not None
         indexes.append({"name": index.Meta.index_name, "hash_key": idx_hash, "range_key": idx_range})
     return {
+        # A table stream (``Meta.stream_view_type``), e.g. the catalog's, which feeds its projections.
+        "stream": getattr(model.Meta, "stream_view_type", None),
         "hash_key": (hash_key, _type(hash_key)),
         "range_key": (range_key, _type(range_key)) if range_key else None,
         "indexes": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,14 @@ def _is_conditional_failure(exc: Exception) -> bool:
 
 
 def create(
-    *, video_id: str, owner_sub: str, title: str, description: str, tags: list[str], upload_key: str
+    *,
+    video_id: str,
+    owner_sub: str,
+    title: str,
+    description: str,
+    tags: list[str],
+    upload_key: str,
+    priority_class: str | None = None,
 ) -> VideoModel:
     model = _model()
     ts = now_iso()
@@ -45,6 +53,7 @@ def create(
         created_at=ts,
         updated_at=ts,
         upload_key=upload_key,
+        priority_class=priority_class,
     )
     try:
         item.save(condition=model.video_id.does_not_exist())
@@ -114,6 +123,42 @@ def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, 
         raise
 
 
+def increment(video_id: str, attribute: str, *, statuses: Iterable[VideoStatus]) -> VideoModel | None:
+    """Atomically add 1 to a number attribute while the video is in one of ``statuses``; the
+    updated item, or None when the status did not match."""
+    model = _model()
+    item = model(video_id)
+    try:
+        item.update(
+            actions=[getattr(model, attribute).add(1)],
+            condition=model.status.is_in(*[s.value for s in statuses]),
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return None
+        raise
+    return item
+
+
+def write_progress_in_order(
+    video_id: str, progress: dict[str, Any], *, seq: int, statuses: Iterable[VideoStatus]
+) -> bool:
+    """Write ``progress`` unless a write with a higher ``seq`` got there first (or the status moved on)."""
+    model = _model()
+    condition = (model.progress_seq.does_not_exist() | (model.progress_seq < seq)) & model.status.is_in(
+        *[s.value for s in statuses]
+    )
+    try:
+        model(video_id).update(
+            actions=[model.progress.set(progress), model.progress_seq.set(seq)], condition=condition
+        )
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def _field_actions(model: type[VideoModel], fields: dict[str, Any]) -> list[Action]:
     actions: list[Action] = []
     for name, value in fields.items():
@@ -131,6 +176,20 @@ def list_by_status(status: VideoStatus, *, limit: int = 50) -> list[VideoModel]:
     """Newest first, through the by-status index (a Query, never a Scan)."""
     model = _model()
     return list(model.status_index.query(status.value, scan_index_forward=False, limit=limit))
+
+
+def owner_videos_since(owner_sub: str, since: str, statuses: Iterable[VideoStatus]) -> Iterator[VideoModel]:
+    """The owner's videos created after ``since`` (ISO) in one of ``statuses``, newest first: a Query
+    on the by-owner index (never a Scan); the status is a filter, so every video of the window is read."""
+    model = _model()
+    return iter(
+        model.owner_index.query(
+            owner_sub,
+            range_key_condition=model.created_at > since,
+            filter_condition=model.status.is_in(*[s.value for s in statuses]),
+            scan_index_forward=False,
+        )
+    )
 
 
 def attempt_is(attempt: float | None) -> object:

@@ -7,10 +7,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
+from functions.catalog.handlers.routes import ROUTERS as CATALOG_ROUTERS
+from functions.catalog.handlers.routes import covers as title_covers
+from functions.identity.handlers import routes as profiles
 from functions.moderation.handlers import routes as moderation_routes
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
+from functions.shared.openapi import complete_document
 from functions.videos.handlers.routes import videos
 from functions.webhooks.handlers import routes as webhooks
 
@@ -21,21 +26,38 @@ app = build_resolver(title=API_TITLE, version=API_VERSION)
 app.include_router(videos.router)
 app.include_router(webhooks.router)
 app.include_router(moderation_routes.router)
+app.include_router(profiles.router)
+for catalog_router in CATALOG_ROUTERS:
+    app.include_router(catalog_router)
+app.include_router(title_covers.router)
+
+
+# Reachable without a token (infra/spec.py ROUTES declares them auth=False; a contract test checks).
+PUBLIC_OPERATIONS = ("GET /health", "GET /v1/openapi.json")
 
 
 def openapi_document() -> dict[str, Any]:
     schema = app.get_openapi_schema(
         title=API_TITLE,
         version=API_VERSION,
-        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        security_schemes={
+            "bearerAuth": HTTPBearer(
+                bearerFormat="JWT", description="Cognito ID token; roles in the cognito:groups claim"
+            )
+        },
         security=[{"bearerAuth": []}],
     )
-    return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return complete_document(document, public_operations=PUBLIC_OPERATIONS)
+
+
+class Health(BaseModel):
+    status: str = "ok"
 
 
 @app.get("/health", include_in_schema=True, summary="Liveness", tags=["meta"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Health:
+    return Health()
 
 
 @app.get("/v1/openapi.json", summary="This OpenAPI document", tags=["meta"])

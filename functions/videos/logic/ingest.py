@@ -19,9 +19,13 @@ from functions.shared.observability import logger
 from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
 from functions.videos.dal.videos import now_iso
+from functions.videos.logic import priority
 from functions.videos.models import VideoStatus
 
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
+# Progress of an UPLOADED video whose execution waits in AcquireSlot for a slot of its class's
+# budget (functions/pipeline/logic/slots.py); Probe replaces it when the execution is admitted.
+QUEUED = {"stage": "queued", "percent": 0}
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ def start_execution(
     key: str,
     upload_version: str,
     attempt: int,
+    priority_class: str,
     moderation_override: bool = False,
 ) -> str:
     """Start the pipeline execution for one upload attempt; a repeat is a no-op."""
@@ -55,6 +60,7 @@ def start_execution(
         "key": key,
         "upload_version": upload_version,
         "attempt": attempt,
+        "priority_class": priority_class,  # whose budget AcquireSlot takes a slot of
         # An admin approved this video past a moderation rejection: the checks record, not block.
         "moderation_override": moderation_override,
     }
@@ -91,6 +97,7 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
             execution_name=name,
             attempt=attempt,
             source={"size_bytes": size},
+            progress=QUEUED,
         )
         action = "started"
     except Conflict:
@@ -107,7 +114,12 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
         attempt = int(current.attempt or 1)
         action = "duplicate"
     name = start_execution(
-        video_id=video_id, bucket=bucket, key=key, upload_version=sequencer, attempt=attempt
+        video_id=video_id,
+        bucket=bucket,
+        key=key,
+        upload_version=sequencer,
+        attempt=attempt,
+        priority_class=priority.class_of(item.priority_class).name,
     )
     return IngestOutcome(video_id, action, name)
 
@@ -132,7 +144,7 @@ def rerun_from_upload(
         execution_name=execution_name(item.video_id, version, attempt),
         reason=None,
         message=None,
-        progress=None,
+        progress=QUEUED,
         **fields,
     )
     return start_execution(
@@ -141,5 +153,6 @@ def rerun_from_upload(
         key=item.upload_key,
         upload_version=version,
         attempt=attempt,
+        priority_class=priority.class_of(item.priority_class).name,
         moderation_override=bool(override_by or item.moderation_override),
     )

@@ -6,10 +6,12 @@ import time
 
 from aws_lambda_powertools.utilities import parameters
 
+from functions.catalog.logic.lookup import rating_for_video
 from functions.playback.signing import iso, sign_url
-from functions.shared import keys
+from functions.shared import keys, ratings
 from functions.shared.auth import Principal
-from functions.shared.errors import Conflict
+from functions.shared.authz import authorize
+from functions.shared.errors import Conflict, Forbidden
 from functions.shared.settings import get_settings
 from functions.videos.logic.videos import load_visible
 from functions.videos.models import PlaybackRequest, PlaybackResponse, VideoStatus
@@ -18,11 +20,21 @@ SECRET_CACHE_SECONDS = 300
 
 
 def create_playback(
-    principal: Principal, video_id: str, request: PlaybackRequest, source_ip: str
+    principal: Principal,
+    video_id: str,
+    request: PlaybackRequest,
+    source_ip: str,
+    *,
+    ceiling: int | None = None,
 ) -> PlaybackResponse:
+    """``ceiling``: the active viewer profile's age ceiling (``authz.audience_ceiling``), if any."""
+    authorize(principal, "videos:play")
     item = load_visible(principal, video_id)
-    if item.status != VideoStatus.READY:
-        raise Conflict(f"video {video_id} is {item.status}, not READY", code="video_not_ready")
+    # VIEWABLE: the lowest rung is stitched and its master playlist lists it; the player picks up
+    # the higher rungs when it reloads the master after they are published.
+    if item.status not in (VideoStatus.READY, VideoStatus.VIEWABLE):
+        raise Conflict(f"video {video_id} is {item.status}, not READY or VIEWABLE", code="video_not_ready")
+    _check_rating(video_id, ceiling)
     settings = get_settings()
     ttl = min(request.ttl_seconds or settings.playback_ttl_seconds, settings.playback_ttl_seconds)
     expires_at = int(time.time()) + ttl
@@ -38,3 +50,16 @@ def create_playback(
         source_ip=source_ip if bind_ip else None,
     )
     return PlaybackResponse(hls_url=url, expires_at=iso(expires_at))
+
+
+def _check_rating(video_id: str, ceiling: int | None) -> None:
+    """Refuse a profile the rating of the title this video belongs to. The catalog is read only
+    for a restricted profile; a video bound to no title is not rated, and plays."""
+    if ceiling is None:
+        return
+    rating = rating_for_video(video_id)
+    if rating is not None and not ratings.allowed(rating, ceiling):
+        raise Forbidden(
+            f"this video is rated {rating}: above the active profile's age ceiling ({ceiling})",
+            code="rating_restricted",
+        )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from functions.shared.auth import Principal
-from functions.shared.errors import Conflict, Forbidden
+from functions.shared.authz import authorize, permits
+from functions.shared.errors import Conflict
 from functions.videos.dal import videos as dal
 from functions.videos.logic.ingest import rerun_from_upload
 from functions.videos.logic.videos import load_visible, to_view
@@ -12,9 +13,8 @@ from functions.videos.models import VideoStatus, VideoView
 
 def retry_video(principal: Principal, video_id: str) -> VideoView:
     item = load_visible(principal, video_id)
-    if not (principal.is_admin or principal.sub == item.owner_sub):
-        raise Forbidden("only the owner or an admin may retry a video")
+    authorize(principal, "videos:retry", owner=item.owner_sub)
     if item.status != VideoStatus.FAILED:
         raise Conflict(f"only FAILED videos can be retried; this one is {item.status}", code="not_failed")
     rerun_from_upload(item, from_status=VideoStatus.FAILED, reasons=None)
-    return to_view(dal.get(video_id), evidence=principal.is_admin)
+    return to_view(dal.get(video_id), evidence=permits(principal, "videos:read_evidence"))

@@ -6,11 +6,13 @@ import uuid
 from typing import Any
 
 from functions.shared.auth import Principal
-from functions.shared.errors import Forbidden, NotFound
+from functions.shared.authz import authorize, permits
+from functions.shared.errors import NotFound
 from functions.shared.keys import VIDEO_ID_RE, upload_key
 from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
 from functions.videos.dal.tables import VideoModel
+from functions.videos.logic import active_uploads, priority
 from functions.videos.logic.uploads import upload_target
 from functions.videos.models import (
     CreateVideoRequest,
@@ -49,6 +51,9 @@ def to_view(item: VideoModel, *, evidence: bool = False) -> VideoView:
         poster_key=item.poster_key,
         storyboard_key=item.storyboard_key,
         progress=_plain(item.progress) if item.progress is not None else None,
+        renditions_pending=list(item.renditions_pending or []),
+        viewable_at=item.viewable_at,
+        priority_class=priority.class_of(item.priority_class).name,
     )
 
 
@@ -64,10 +69,12 @@ def _plain(value: Any) -> Any:
 
 
 def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVideoResponse:
-    principal.require_any("uploader", "admin")
+    authorize(principal, "videos:create")
     settings = get_settings()
+    priority_class = priority.resolve(principal, request.priority_class)  # 403 without the plan
+    active_uploads.check_cap(principal.sub, settings)  # 429 past the per-user cap
     video_id = uuid.uuid4().hex
-    key = upload_key(video_id)
+    key = upload_key(video_id, priority_class.upload_prefix)
     # Validate size limits before anything is written, so a refused request leaves nothing behind.
     target = upload_target(
         key=key, size_bytes=request.size_bytes, content_type=request.content_type, settings=settings
@@ -79,6 +86,7 @@ def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVid
         description=request.description,
         tags=request.tags,
         upload_key=key,
+        priority_class=priority_class.name,
     )
     return CreateVideoResponse(**to_view(item).model_dump(), upload=target)
 
@@ -86,13 +94,14 @@ def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVid
 def load_visible(principal: Principal, video_id: str) -> VideoModel:
     """The video if this principal may see it: READY videos to any signed-in user, anything
     else to its owner and admins only (403 for others)."""
+    authorize(principal, "videos:read")
     if not VIDEO_ID_RE.match(video_id):
         raise NotFound(f"video {video_id} not found")
     item = dal.get(video_id)
-    if item.status != VideoStatus.READY and not (principal.is_admin or principal.sub == item.owner_sub):
-        raise Forbidden("only the owner or an admin may see an unpublished video")
+    if item.status != VideoStatus.READY:
+        authorize(principal, "videos:read_unpublished", owner=item.owner_sub)
     return item
 
 
 def get_video(principal: Principal, video_id: str) -> VideoView:
-    return to_view(load_visible(principal, video_id), evidence=principal.is_admin)
+    return to_view(load_visible(principal, video_id), evidence=permits(principal, "videos:read_evidence"))

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 from functions.shared.auth import Principal
-from functions.shared.errors import Conflict, Forbidden, NotFound
+from functions.shared.authz import authorize, permits
+from functions.shared.errors import Conflict, NotFound
 from functions.shared.settings import get_settings
 from functions.webhooks.dal import webhooks as dal
 from functions.webhooks.logic.destinations import check_url
@@ -24,7 +25,6 @@ from functions.webhooks.models import (
     WebhookView,
 )
 
-ROLES = ("admin", "uploader")
 # Every subscription costs a signed POST per matching event: keep the fan-out of one owner bounded.
 MAX_WEBHOOKS_PER_OWNER = 20
 
@@ -45,7 +45,7 @@ def to_view(item: dal.SubscriptionModel) -> WebhookView:
 
 
 def create_webhook(principal: Principal, request: CreateWebhookRequest) -> CreateWebhookResponse:
-    principal.require_any(*ROLES)
+    authorize(principal, "webhooks:create")
     url = check_url(request.url, allow_http=get_settings().webhook_allow_http)
     if dal.count_by_owner(principal.sub) >= MAX_WEBHOOKS_PER_OWNER:
         raise Conflict(
@@ -62,25 +62,24 @@ def create_webhook(principal: Principal, request: CreateWebhookRequest) -> Creat
         secret=secret,
         events=events,
         # An admin's webhook hears about every video; an uploader's about their own only.
-        scope=dal.SCOPE_ALL if principal.is_admin else dal.SCOPE_OWN,
+        scope=dal.SCOPE_ALL if permits(principal, "webhooks:hear_all_videos") else dal.SCOPE_OWN,
         created_at=now_iso(),
     )
     return CreateWebhookResponse(**to_view(item).model_dump(), secret=secret)
 
 
 def list_webhooks(principal: Principal) -> WebhookList:
-    principal.require_any(*ROLES)
+    authorize(principal, "webhooks:list")
     return WebhookList(items=[to_view(item) for item in dal.list_by_owner(principal.sub)])
 
 
 def load_managed(principal: Principal, webhook_id: str) -> dal.SubscriptionModel:
     """The subscription if this principal may manage it: its owner or an admin (403 for others)."""
-    principal.require_any(*ROLES)
+    authorize(principal, "webhooks:manage")
     if not WEBHOOK_ID_RE.match(webhook_id):
         raise NotFound(f"webhook {webhook_id} not found")
     item = dal.get_subscription(webhook_id)
-    if not (principal.is_admin or principal.sub == item.owner_sub):
-        raise Forbidden("only the owner or an admin may manage a webhook")
+    authorize(principal, "webhooks:manage", owner=item.owner_sub)
     return item
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from functions.shared import authz
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
 from functions.videos.logic import playback, retry
@@ -77,8 +78,11 @@ def get_video(video_id: VideoId) -> VideoView:
             "description": "Signed master playlist URL",
             "content": {"application/json": {"model": PlaybackResponse}},
         },
-        403: {"description": "Unpublished and not yours"},
-        404: {"description": "No such video"},
+        403: {
+            "description": "Unpublished and not yours; the X-Profile-Id profile is not yours; or the "
+            "title's rating is above that profile's age ceiling (code rating_restricted)"
+        },
+        404: {"description": "No such video, or no such X-Profile-Id profile (code profile_not_found)"},
         409: {"description": "Not READY"},
     },
     tags=["playback"],
@@ -95,6 +99,7 @@ def create_playback(
         video_id,
         request or PlaybackRequest(),
         event.raw_event["requestContext"]["http"]["sourceIp"],
+        ceiling=authz.audience_ceiling(principal, event.raw_event),
     )
 
 

@@ -1,0 +1,65 @@
+"""Listing cursors: opaque, signed, bound to one listing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from functions.catalog.logic.cursor import InvalidCursor, decode, encode
+
+KEY = b"k" * 32
+SCOPE = "list|L#18#all||"
+
+
+def test_round_trip() -> None:
+    cursor = encode(SCOPE, {"sk": "2026-01-01T00:00:00.000Z#abc"}, key=KEY)
+    assert decode(cursor, SCOPE, key=KEY) == {"sk": "2026-01-01T00:00:00.000Z#abc"}
+
+
+def test_cursor_is_opaque_text_without_the_key() -> None:
+    cursor = encode(SCOPE, {"sk": "x"}, key=KEY)
+    assert "L#18" not in cursor and "=" not in cursor
+
+
+def _tamper(cursor: str, position: dict[str, str]) -> str:
+    body, mac = cursor.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["p"] = position
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    return f"{forged}.{mac}"
+
+
+def test_a_changed_position_is_refused() -> None:
+    cursor = encode(SCOPE, {"sk": "2026-01-01#a"}, key=KEY)
+    with pytest.raises(InvalidCursor) as raised:
+        decode(_tamper(cursor, {"sk": "2030-01-01#z"}), SCOPE, key=KEY)
+    assert raised.value.status == 400 and raised.value.code == "invalid_cursor"
+
+
+def test_a_flipped_signature_character_is_refused() -> None:
+    cursor = encode(SCOPE, {"sk": "x"}, key=KEY)
+    last = "A" if cursor[-1] != "A" else "B"
+    with pytest.raises(InvalidCursor):
+        decode(cursor[:-1] + last, SCOPE, key=KEY)
+
+
+def test_another_key_is_refused() -> None:
+    cursor = encode(SCOPE, {"sk": "x"}, key=b"other key")
+    with pytest.raises(InvalidCursor):
+        decode(cursor, SCOPE, key=KEY)
+
+
+def test_a_cursor_replayed_on_another_listing_is_refused() -> None:
+    # Given a cursor of the unrestricted listing
+    cursor = encode(SCOPE, {"sk": "x"}, key=KEY)
+    # Then the kids band's listing does not accept it
+    with pytest.raises(InvalidCursor, match="another listing"):
+        decode(cursor, "list|L#07#all||", key=KEY)
+
+
+@pytest.mark.parametrize("garbage", ["", "nodot", "!!!.???", "e30.e30", "a.b.c"])
+def test_garbage_is_refused(garbage: str) -> None:
+    with pytest.raises(InvalidCursor):
+        decode(garbage, SCOPE, key=KEY)
