@@ -46,7 +46,7 @@ from functions.pipeline.logic.transcode import (
     output_fps,
     peak_and_average_bitrate,
     read_media_playlist,
-    sps_codec_string,
+    video_codec_string,
     video_options,
 )
 from functions.shared.errors import MediaFailed
@@ -340,10 +340,7 @@ def encode_chunk(
         target, segments = read_media_playlist(playlist)
         if not segments:
             raise MediaFailed("transcode_failed", f"chunk {chunk.index}: no segments for {rung.name}")
-        codec = sps_codec_string(playlist.parent / segments[0].uri)
-        if codec is None:
-            level = presets.h264_level(rung.width, rung.height, output_fps(probe), rung.maxrate, rung.bufsize)
-            codec = presets.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
+        codec = video_codec_string(playlist.parent / segments[0].uri, rung, output_fps(probe))
         written.append(
             ChunkRendition(rung=rung.name, codecs=codec, target_duration=target, segments=segments)
         )

@@ -335,6 +335,16 @@ def sps_codec_string(segment: Path) -> str | None:
     return presets.avc1_codec_string(profile_idc, constraints, level_idc)
 
 
+def video_codec_string(segment: Path, rung: Rung, fps: float) -> str:
+    """The codec string the encoder declared in the segment's SPS or, should there be none (not
+    expected with x264), the one the rung's settings ask for."""
+    declared = sps_codec_string(segment)
+    if declared is not None:
+        return declared
+    level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
+    return presets.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
+
+
 def _ts_h264_payload(data: bytes, *, limit: int) -> bytes:
     """The first ``limit`` bytes of payload (PES headers included) of the H.264 stream in a TS."""
     pmt_pid: int | None = None
@@ -400,11 +410,7 @@ def describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: bool
         raise MediaFailed("transcode_failed", f"ffmpeg wrote no segments for {rung.name}")
     peak, average = peak_and_average_bitrate(target, segments)
 
-    video_codec = sps_codec_string(playlist.parent / segments[0].uri)
-    if video_codec is None:
-        # Not expected with x264; fall back to what we asked the encoder for.
-        level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
-        video_codec = presets.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
+    video_codec = video_codec_string(playlist.parent / segments[0].uri, rung, fps)
     codecs = f"{video_codec},{presets.AUDIO_CODECS_TAG}" if has_audio else video_codec
     return RenditionOutput(
         name=rung.name,
