@@ -107,15 +107,19 @@ def test_publish_emits_transcode_speed_and_upload_to_ready_metrics(
     # Given a video through the whole pipeline (metrics are EMF lines on stdout, as in Lambda)
     video_id = client.upload(make_clip(media_dir / "metrics.mp4", seconds=4, size="640x360"), "metrics")
     assert client.wait(video_id, {"READY", "FAILED", "REJECTED"})["status"] == "READY"
-    # Then the publish step emitted its business metrics with plausible values
+    # Then the publish step emitted its business metrics with plausible values (READY is written
+    # before the handler returns and flushes its metrics: give the flush a moment)
     emitted: dict[str, float] = {}
-    for line in capsys.readouterr().out.splitlines():
-        if not line.startswith('{"_aws"'):
-            continue
-        record = json.loads(line)
-        for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-            value = record[metric["Name"]]
-            emitted[metric["Name"]] = value[0] if isinstance(value, list) else value
+    deadline = time.monotonic() + 15
+    while "VideosReady" not in emitted and time.monotonic() < deadline:
+        for line in capsys.readouterr().out.splitlines():
+            if not line.startswith('{"_aws"'):
+                continue
+            record = json.loads(line)
+            for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = record[metric["Name"]]
+                emitted[metric["Name"]] = value[0] if isinstance(value, list) else value
+        time.sleep(0.2)
     assert emitted["VideosReady"] == 1
     assert 0 < emitted["UploadToReadySeconds"] < 120
     assert 0 < emitted["TranscodeSecondsPerOutputMinute"] < 600

@@ -31,6 +31,10 @@ def publish(
         {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")}
         for r in transcode["renditions"]
     ]
+    if transcode.get("chunks"):
+        # The chunked path's intermediates (source chunks, per-chunk results) are not outputs:
+        # gone before the video is READY (idempotent, so a retried Publish is fine).
+        storage.delete_prefix(get_settings().media_bucket, keys.work_prefix(video_id))
     try:
         dal.transition(
             video_id,
@@ -48,9 +52,6 @@ def publish(
         # A retry after a successful write: READY already; anything else is a real conflict.
         if dal.get(video_id).status != VideoStatus.READY:
             raise
-    if transcode.get("chunks"):
-        # The chunked path's intermediates (source chunks, per-chunk results) are not outputs.
-        storage.delete_prefix(get_settings().media_bucket, keys.work_prefix(video_id))
     current = dal.get(video_id)
     slots.release(current.execution_name, current)  # READY: nothing newer can own the record
     duration = float(probe.get("duration") or 0)
