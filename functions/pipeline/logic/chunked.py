@@ -188,6 +188,7 @@ def split_source(
         raise _fail("splitting the source", result, "split_failed")
     listing = out_dir / _LIST_NAME
     chunks = parse_chunk_list(listing.read_text() if listing.exists() else "", probe.duration)
+    listing.unlink(missing_ok=True)  # out_dir now holds the chunks and nothing else
     if not chunks:
         raise MediaFailed("split_failed", "splitting wrote no chunks")
     audio = _describe_audio(audio_dir) if probe.audio is not None else None

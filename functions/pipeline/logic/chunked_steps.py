@@ -49,7 +49,6 @@ from functions.videos.models import VideoStatus
 PREVIEW = "preview"
 REST = "rest"
 PASSES = (PREVIEW, REST)
-FINAL = "final"
 AUDIO_PLAYLIST = f"audio/{PLAYLIST_NAME}"
 # While VIEWABLE the master changes once more: players and CloudFront must not hold it long.
 MASTER_CACHE_WHILE_VIEWABLE = "max-age=2"
@@ -92,12 +91,10 @@ def split_step(
             timeout=time_budget(remaining_ms),
         )
         with storage.transient_aws_errors():
-            for chunk in result.chunks:
-                storage.upload_file(
-                    scratch / "chunks" / chunk.name,
-                    settings.media_bucket,
-                    keys.chunk_source_key(video_id, chunk.name),
-                )
+            # In parallel, like every other upload of the pipeline (the folder holds only chunks).
+            storage.upload_directory(
+                scratch / "chunks", settings.media_bucket, keys.chunk_source_key(video_id, "")
+            )
             if result.audio is not None:
                 storage.upload_directory(
                     audio_dir, settings.media_bucket, keys.hls_prefix(video_id) + "audio/"

@@ -133,7 +133,3 @@ def get_json_many(bucket: str, keys: list[str], *, workers: int = 32) -> list[An
 def download_file(bucket: str, key: str, dest: Path) -> Path:
     client("s3").download_file(bucket, key, str(dest))
     return dest
-
-
-def upload_file(path: Path, bucket: str, key: str) -> None:
-    client("s3").upload_file(str(path), bucket, key)
