@@ -128,6 +128,11 @@ class Rendition(BaseModel):
     playlist_key: str
 
 
+def rendition_record(described: dict[str, Any]) -> dict[str, Any]:
+    """What the video record keeps of a rendition a transcode step described: the API's fields."""
+    return {name: described[name] for name in Rendition.model_fields}
+
+
 class VideoView(BaseModel):
     """What the API shows of a video."""
 

@@ -44,7 +44,7 @@ from functions.shared.events import put_event
 from functions.shared.observability import logger
 from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
-from functions.videos.models import VideoStatus
+from functions.videos.models import VideoStatus, rendition_record
 
 PREVIEW = "preview"
 REST = "rest"
@@ -317,9 +317,7 @@ def _mark_viewable(video_id: str, renditions: list[dict[str, Any]], pending: lis
             video_id,
             VideoStatus.VIEWABLE,
             allowed_from=frozenset({VideoStatus.PROCESSING}),
-            renditions=[
-                {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")} for r in renditions
-            ],
+            renditions=[rendition_record(r) for r in renditions],
             renditions_pending=pending or None,
             viewable_at=dal.now_iso(),
         )

@@ -14,7 +14,7 @@ from functions.shared.events import put_event
 from functions.shared.observability import logger, metrics
 from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
-from functions.videos.models import TERMINAL, VideoStatus
+from functions.videos.models import TERMINAL, VideoStatus, rendition_record
 
 
 def _seconds_since(iso_ts: str | None) -> float | None:
@@ -27,10 +27,7 @@ def _seconds_since(iso_ts: str | None) -> float | None:
 def publish(
     *, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, Any], probe: dict[str, Any]
 ) -> dict:
-    renditions = [
-        {k: r[k] for k in ("name", "width", "height", "bitrate", "playlist_key")}
-        for r in transcode["renditions"]
-    ]
+    renditions = [rendition_record(r) for r in transcode["renditions"]]
     if transcode.get("chunks"):
         # The chunked path's intermediates (source chunks, per-chunk results) are not outputs:
         # gone before the video is READY (idempotent, so a retried Publish is fine).
