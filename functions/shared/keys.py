@@ -78,3 +78,8 @@ def chunk_manifest_key(video_id: str) -> str:
 
 def chunk_result_key(video_id: str, pass_name: str, index: int) -> str:
     return f"{work_prefix(video_id)}results/{pass_name}/c{index:05d}.json"
+
+
+def moderation_range_key(video_id: str, index: int) -> str:
+    """What one range of the fanned-out moderation found (frame scores, hashes) for the verdict."""
+    return f"{work_prefix(video_id)}moderation/r{index:05d}.json"
