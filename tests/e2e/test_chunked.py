@@ -94,6 +94,14 @@ def test_long_video_is_playable_while_higher_rungs_are_pending_then_ready(
             urljoin(urljoin(url, master.playlists[0].uri), playlist.segments[-1].uri), timeout=10
         )
         assert segment.status_code == 200 and segment.headers["content-type"] == "video/mp2t"
+        # Audio: one rendition stitched from the first pass's pieces, covering the whole clip.
+        audio_url = urljoin(url, master.media[0].uri)
+        audio = _play(audio_url)
+        assert audio.is_endlist and all(s.uri.startswith("c0000") for s in audio.segments)
+        assert {s.uri.split("/")[0] for s in audio.segments} == {f"c{i:05d}" for i in range(5)}
+        assert sum(s.duration for s in audio.segments) == pytest.approx(34, abs=0.1)
+        # Split by index: no chunk was copied; the workers read their spans from the source.
+        assert client.objects_under(f"videos/{video_id}/work/chunks/") == []
         assert client.get(video_id)["status"] == "VIEWABLE"  # still: the rest pass is held
     finally:
         release.set()
@@ -152,3 +160,39 @@ def test_a_transient_chunk_failure_is_retried_and_the_video_still_reaches_ready(
     # Inline Map (at most INLINE_MAP_MAX_CHUNKS chunks): the stitched rung covers the whole clip.
     master = _play(client.playback(video_id).json()["hls_url"])
     assert len(master.playlists) == 2
+
+
+def _states_entered(client: Client, video_id: str) -> list[str]:
+    sfn = client.stack.client("stepfunctions")
+    [execution] = client.executions_for(video_id)
+    events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_a_long_video_is_moderated_range_by_range_and_rejected_before_any_encoding(
+    client: Client, long_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functions.moderation.logic.saga_step as saga_step
+    from functions.moderation.logic.classifier import FrameScore
+
+    class Unsafe:
+        def classify(self, frames: list[Any]) -> list[FrameScore]:
+            return [FrameScore(t=f.t, labels={"explicit_nudity": 0.95}) for f in frames]
+
+    monkeypatch.setattr(saga_step, "_classifier", lambda: Unsafe())
+    calls = _wrap_encode(monkeypatch, lambda chunk, rungs: None)
+    video_id = client.upload(long_clip, "long and unsafe")
+    video = client.wait(video_id, TERMINAL, timeout=240)
+    assert video["status"] == "REJECTED", video
+    assert {r["check"] for r in video["reasons"]} >= {"frames"}
+    assert calls == []  # rejected before the first chunk was encoded
+    deadline = time.monotonic() + 20
+    while any(e["status"] == "RUNNING" for e in client.executions_for(video_id)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    entered = _states_entered(client, video_id)
+    # Five chunks: more than INLINE_MAP_MAX_CHUNKS, so the Distributed Map; the single Moderate
+    # step (short sources) never ran.
+    assert "ModerateRangesDistributed" in entered and "ModerateVerdict" in entered
+    assert "Moderate" not in entered and "EncodePreviewDistributed" not in entered
+    assert client.objects_under(f"videos/{video_id}/") == []

@@ -171,8 +171,9 @@ def test_reader_may_read_exactly_that_configuration(synthesized: Synthesized, fn
     }
 
 
-def test_the_moderate_function_reads_the_configuration() -> None:
-    assert [fn.name for fn in READERS] == ["pipeline-moderate"]
+def test_the_moderate_functions_read_the_configuration() -> None:
+    # the single-pass step and the fanned-out mode's verdict run the text check; its ranges do not
+    assert [fn.name for fn in READERS] == ["pipeline-moderate", "pipeline-moderate-verdict"]
 
 
 @pytest.mark.parametrize("fn", OTHERS, ids=lambda f: f.name)

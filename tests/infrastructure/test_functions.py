@@ -109,10 +109,10 @@ def test_each_extra_layer_goes_only_to_the_functions_that_list_it(synthesized: S
         assert users == {fn.name for fn in spec.FUNCTIONS if extra in fn.layers}, extra
 
 
-def test_moderation_layer_is_on_pipeline_moderate_only(synthesized: Synthesized) -> None:
+def test_moderation_layer_is_on_the_moderation_steps_only(synthesized: Synthesized) -> None:
     layer = {"Ref": synthesized.logical_id(synthesized.stack.functions.extra_layers["moderation"])}
     users = {fn.name for fn in spec.FUNCTIONS if layer in _props(synthesized, fn)["Layers"]}
-    assert users == {"pipeline-moderate"}
+    assert users == {"pipeline-moderate", "pipeline-moderate-range", "pipeline-moderate-verdict"}
     props = synthesized.resources[layer["Ref"]]["Properties"]
     assert props["CompatibleRuntimes"] == ["python3.12"]
     assert "without scipy" in props["Description"]
@@ -180,7 +180,15 @@ def test_the_new_functions_declare_what_they_are_granted() -> None:
     assert moderate.layers == ("moderation",) and moderate.media_tools == ("ffmpeg",)
     assert [
         fn.name for fn in spec.FUNCTIONS if fn.detects_moderation_labels or fn.reads_moderation_config
-    ] == ["pipeline-moderate"]
+    ] == ["pipeline-moderate", "pipeline-moderate-range", "pipeline-moderate-verdict"]
+    # the fanned-out mode: a range classifies (Rekognition) but needs no word list, registry or
+    # record; the verdict reads the word list and the registry, and records the findings
+    moderate_range = by_name["pipeline-moderate-range"]
+    assert moderate_range.detects_moderation_labels and not moderate_range.reads_moderation_config
+    assert dict(moderate_range.grants) == {"upload_bucket": spec.READ, "media_bucket": spec.WRITE}
+    verdict = by_name["pipeline-moderate-verdict"]
+    assert verdict.reads_moderation_config and not verdict.detects_moderation_labels
+    assert not verdict.media_tools
     assert dict(by_name["webhook-dispatcher"].grants) == {
         "platform_table": spec.READ_WRITE,
         "idempotency_table": spec.READ_WRITE,

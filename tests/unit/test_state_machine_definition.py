@@ -100,13 +100,24 @@ def test_every_task_has_a_timeout_longer_than_its_function(machine: spec.StateMa
 
 def test_order_of_the_saga(machine: spec.StateMachineSpec) -> None:
     states = _states(machine)
-    assert states["Probe"]["Next"] == "Moderate"
-    assert states["Moderate"]["Next"] == "ChoosePath"
-    assert states["ChoosePath"]["Default"] == "Transcode"
+    assert states["Probe"]["Next"] == "ChoosePath"
+    assert states["ChoosePath"]["Default"] == "Moderate"
     assert states["ChoosePath"]["Choices"][0]["Next"] == "Split"
+    assert states["Moderate"]["Next"] == "Transcode"
     assert states["Transcode"]["Next"] == "Thumbnails"
-    # The chunked path: viewable after the lowest rung, complete after the rest, then rejoins.
-    assert states["Split"]["Next"] == "PreviewFanOut"
+    # The chunked path: moderated range by range before anything is encoded, viewable after the
+    # lowest rung, complete after the rest, then rejoins.
+    assert states["Split"]["Next"] == "ModerateFanOut"
+    fan_out = states["ModerateFanOut"]
+    assert {c["Next"] for c in fan_out["Choices"]} | {fan_out["Default"]} == {
+        "ModerateRangesInline",
+        "ModerateRangesDistributed",
+    }
+    assert states["ModerateRangesInline"]["Next"] == states["ModerateRangesDistributed"]["Next"]
+    assert states["ModerateRangesInline"]["Next"] == "ModerateVerdict"
+    assert states["ModerateVerdict"]["ResultPath"] == "$.moderation"  # what ReviewGate reads
+    assert states["ModerateVerdict"]["Parameters"]["count.$"] == "$.split.count"
+    assert states["ModerateVerdict"]["Next"] == "PreviewFanOut"
     for fan_out, inline, distributed in (
         ("PreviewFanOut", "EncodePreviewInline", "EncodePreviewDistributed"),
         ("RestFanOut", "EncodeRestInline", "EncodeRestDistributed"),
@@ -137,6 +148,7 @@ def test_the_execution_has_an_overall_timeout(machine: spec.StateMachineSpec) ->
 
 
 MAPS = ("EncodePreviewInline", "EncodePreviewDistributed", "EncodeRestInline", "EncodeRestDistributed")
+MODERATION_MAPS = ("ModerateRangesInline", "ModerateRangesDistributed")
 
 
 def test_the_chunk_maps_share_one_processor_and_differ_only_in_mode(machine: spec.StateMachineSpec) -> None:
@@ -161,6 +173,8 @@ def test_the_chunk_maps_share_one_processor_and_differ_only_in_mode(machine: spe
             assert state["ItemsPath"] == "$.split.items"
         processors.append(json.dumps(state["ItemProcessor"]["States"], sort_keys=True))
         assert state["ItemSelector"]["pass"] == ("preview" if "Preview" in name else "rest")
+        # A chunk split by index is read from the source itself.
+        assert state["ItemSelector"]["bucket.$"] == "$.bucket" and state["ItemSelector"]["key.$"] == "$.key"
     assert len(set(processors)) == 1
     task = states[MAPS[0]]["ItemProcessor"]["States"]["EncodeChunk"]
     fn = _function_of(task, machine)
@@ -169,3 +183,30 @@ def test_the_chunk_maps_share_one_processor_and_differ_only_in_mode(machine: spe
     retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
     assert {"TransientError", "Lambda.TooManyRequestsException"} <= retried  # transient chunk failures retry
     assert "MediaFailed" not in retried
+
+
+def test_the_moderation_maps_run_one_range_task_and_fail_into_moderate_failed(
+    machine: spec.StateMachineSpec,
+) -> None:
+    states = _states(machine)
+    processors = []
+    for name in MODERATION_MAPS:
+        state = states[name]
+        assert state["Type"] == "Map"
+        assert state["MaxConcurrencyPath"] == "$.split.max_concurrency"
+        assert state["ResultPath"] is None
+        assert state["Catch"][0]["Next"] == "ModerateFailed"
+        assert state["ItemSelector"]["chunk.$"] == "$$.Map.Item.Value.chunk"
+        mode = state["ItemProcessor"]["ProcessorConfig"]["Mode"]
+        assert mode == ("DISTRIBUTED" if name.endswith("Distributed") else "INLINE")
+        if mode == "DISTRIBUTED":
+            assert state["ItemReader"]["Parameters"]["Key.$"] == "$.split.manifest_key"
+            assert "ToleratedFailurePercentage" not in state and "ToleratedFailureCount" not in state
+        processors.append(json.dumps(state["ItemProcessor"]["States"], sort_keys=True))
+    assert len(set(processors)) == 1
+    task = states[MODERATION_MAPS[0]]["ItemProcessor"]["States"]["ModerateRange"]
+    assert _function_of(task, machine).name == "pipeline-moderate-range"
+    assert {"TransientError"} <= {e for r in task["Retry"] for e in r["ErrorEquals"]}
+    verdict = states["ModerateVerdict"]
+    assert _function_of(verdict, machine).name == "pipeline-moderate-verdict"
+    assert verdict["Catch"][0]["Next"] == "ModerateFailed"

@@ -20,4 +20,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         started_at=float(event["started_at"]),
         probe_dict=event["probe"],
         remaining_ms=context.get_remaining_time_in_millis(),
+        bucket=event.get("bucket"),
+        key=event.get("key"),
     )

@@ -24,16 +24,18 @@ How the pieces fit (docs/chunked-transcoding.md has the whole story):
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.pipeline.logic import ffmpeg_run
+from functions.pipeline.logic import audio_pieces, ffmpeg_run
 from functions.pipeline.logic import ladder as presets
 from functions.pipeline.logic.ladder import Rung
-from functions.pipeline.logic.probe import ProbeResult, input_protocols
+from functions.pipeline.logic.probe import ProbeResult, ffmpeg_input_args, input_protocols
 from functions.pipeline.logic.transcode import (
     PLAYLIST_NAME,
     SEGMENT_PATTERN,
@@ -52,7 +54,7 @@ from functions.pipeline.logic.transcode import (
 from functions.shared.errors import MediaFailed
 
 CHUNK_PATTERN = "c%05d.nut"
-AUDIO_RENDITION = "audio"
+AUDIO_RENDITION = audio_pieces.RENDITION
 _LIST_NAME = "chunks.csv"
 # A chunk's last segment may run this much past the segment length rather than leave a sliver.
 MIN_TAIL_SECONDS = 1.0
@@ -62,21 +64,43 @@ _STDERR_LINES_IN_ERROR = 8
 
 @dataclass(frozen=True)
 class Chunk:
+    """A span of the source's video: frames with ``start <= pts < end``.
+
+    Split by copy (``name`` set): a NUT file of the span, timestamps as the segment muxer wrote them.
+    Split by index (``name`` empty): no file; the worker reads the span from the source itself, and
+    ``start``/``end`` are the source's raw timestamps (keyframes), ``offset`` the container's start
+    time (a seek position is ``start - offset``), ``last`` says the span runs to the end of the file,
+    and ``audio_origin`` is the player time of the audio's first sample (for the audio pieces).
+    """
+
     index: int
-    name: str  # file name, e.g. c00003.nut
+    name: str  # file name, e.g. c00003.nut; "" when the span is read from the source (split by index)
     start: float  # seconds on the source timeline (the first keyframe of the chunk)
     end: float
+    offset: float = 0.0
+    last: bool = False
+    audio_origin: float = 0.0
+
+    @property
+    def from_source(self) -> bool:
+        return not self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "name": self.name, "start": self.start, "end": self.end}
+        data: dict[str, Any] = {"index": self.index, "name": self.name, "start": self.start, "end": self.end}
+        if self.from_source:
+            data.update(offset=self.offset, last=self.last, audio_origin=self.audio_origin)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
         return cls(
             index=int(data["index"]),
-            name=str(data["name"]),
+            name=str(data.get("name") or ""),
             start=float(data["start"]),
             end=float(data["end"]),
+            offset=float(data.get("offset") or 0.0),
+            last=bool(data.get("last")),
+            audio_origin=float(data.get("audio_origin") or 0.0),
         )
 
 
@@ -195,6 +219,124 @@ def split_source(
     return SplitResult(chunks=chunks, audio=audio)
 
 
+# Containers whose demuxer seeks by an index (MP4 sample tables, Matroska cues): a seek lands on
+# the keyframe a boundary names, so a worker can read its own span of the source. Others (MPEG-TS,
+# AVI without an index...) are split by copy.
+INDEXED_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm"})
+PROBE_PROCESSES = 16  # ffprobe seeks in flight: each boundary is one ranged read after a seek
+_TAIL_WITHOUT_CUT_S = 1.0  # no boundary this close to the end: no one-second last chunk
+
+
+def indexed(probe: ProbeResult) -> bool:
+    return bool(INDEXED_CONTAINERS & set(probe.container.split(",")))
+
+
+@dataclass(frozen=True)
+class SourceTimes:
+    offset: float  # the container's start time: player time = raw time - offset
+    audio_origin: float  # player time of the audio's first sample
+
+
+def _ffprobe_json(argv: list[str], timeout: float) -> dict[str, Any]:
+    try:
+        result = ffmpeg_run.run(argv, timeout=timeout, capture_stdout=True)
+    except ffmpeg_run.RunTimeout as exc:
+        raise MediaFailed("split_timeout", f"reading the source's index took over {timeout:g} s") from exc
+    except OSError as exc:
+        raise MediaFailed("split_failed", f"cannot run ffprobe: {exc}") from exc
+    if result.returncode != 0:
+        raise _fail("reading the source's index", result, "split_failed")
+    try:
+        data = json.loads(result.stdout or b"{}")
+    except ValueError as exc:
+        raise MediaFailed("split_failed", "ffprobe wrote no JSON") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def source_times(source: str, probe: ProbeResult, *, ffprobe: str, timeout: float) -> SourceTimes:
+    entries = "format=start_time:stream=index,start_time"
+    argv = [ffprobe, "-v", "error", "-of", "json", "-show_entries", entries, *_probe_input(source)]
+    data = _ffprobe_json(argv, timeout)
+    offset = _float(data.get("format", {}).get("start_time"), 0.0)
+    audio_start = offset
+    for stream in data.get("streams", []):
+        if probe.audio is not None and stream.get("index") == probe.audio.index:
+            audio_start = _float(stream.get("start_time"), offset)
+    return SourceTimes(offset=offset, audio_origin=max(0.0, audio_start - offset))
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _probe_input(source: str) -> list[str]:
+    return ["-protocol_whitelist", input_protocols(source), "-i", source]
+
+
+def keyframes_at_or_before(
+    source: str, targets: Sequence[float], probe: ProbeResult, *, ffprobe: str, timeout: float
+) -> list[float]:
+    """For each raw time in ``targets``, the raw time of the video keyframe at or before it.
+
+    ffprobe seeks to each target (the demuxer's index puts it on the keyframe at or before) and
+    reads one packet: a small ranged read per target, after one read of the index per process.
+    The targets are shared among PROBE_PROCESSES ffprobe runs at once.
+    """
+    if probe.video is None or not targets:
+        return []
+    stream = str(probe.video.index)
+    batches = [list(targets[i::PROBE_PROCESSES]) for i in range(min(PROBE_PROCESSES, len(targets)))]
+
+    def run(batch: list[float]) -> list[float]:
+        intervals = ",".join(f"{t:.6f}%+#1" for t in batch)
+        argv = [ffprobe, "-v", "error", "-of", "json", "-select_streams", stream,
+                "-read_intervals", intervals, "-show_entries", "packet=pts_time,flags",
+                *_probe_input(source)]  # fmt: skip
+        packets = _ffprobe_json(argv, timeout).get("packets", [])
+        return [
+            _float(p.get("pts_time"), math.nan)
+            for p in packets
+            if "K" in str(p.get("flags", "")) and p.get("pts_time") not in (None, "N/A")
+        ]
+
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        found = [t for times in pool.map(run, batches) for t in times if math.isfinite(t)]
+    return sorted(set(round(t, 6) for t in found))
+
+
+def split_by_index(
+    source: str, probe: ProbeResult, *, target_seconds: float, ffprobe: str = "ffprobe", timeout: float
+) -> list[Chunk]:
+    """Chunk boundaries from the source's index: the keyframe at or before every multiple of the
+    target length. Nothing is copied: each worker reads its span from the source."""
+    times = source_times(source, probe, ffprobe=ffprobe, timeout=timeout)
+    start, end = times.offset, times.offset + probe.duration
+    targets: list[float] = []
+    t = start + target_seconds
+    while t < end - _TAIL_WITHOUT_CUT_S:
+        targets.append(t)
+        t += target_seconds
+    found = keyframes_at_or_before(source, targets, probe, ffprobe=ffprobe, timeout=timeout)
+    cuts = [k for k in found if start + _EPSILON < k < end - _TAIL_WITHOUT_CUT_S]
+    edges = [start, *cuts, end]
+    return [
+        Chunk(
+            index=i,
+            name="",
+            start=edges[i],
+            end=edges[i + 1],
+            offset=times.offset,
+            last=i == len(edges) - 2,
+            audio_origin=times.audio_origin,
+        )
+        for i in range(len(edges) - 1)
+    ]
+
+
 def _describe_audio(audio_dir: Path) -> AudioOutput:
     playlist = audio_dir / PLAYLIST_NAME
     if not playlist.is_file():
@@ -217,8 +359,25 @@ def keyframe_expression(chunk: Chunk, segment_seconds: int) -> str:
     return f"expr:if(eq(n,0),1,gte(t,prev_forced_t+{segment_seconds - _EPSILON:.6f})*{no_tail})"
 
 
+def seek_args(chunk: Chunk) -> list[str]:
+    """Input options that read exactly the chunk's frames from the whole source (split by index).
+
+    ``-ss`` lands on the keyframe the boundary names (boundaries are keyframe timestamps, written to
+    the microsecond, which ffmpeg rounds to the nearest tick of the stream's time base); ``-to`` ends
+    before the next chunk's first frame. With ``-copyts`` the frames keep their raw timestamps.
+    """
+    if not chunk.from_source:
+        return []
+    args: list[str] = []
+    if chunk.index > 0:
+        args += ["-ss", f"{chunk.start - chunk.offset:.6f}"]
+    if not chunk.last:
+        args += ["-to", f"{chunk.end - chunk.offset:.6f}"]
+    return args
+
+
 def build_chunk_command(
-    chunk_path: Path,
+    source: str | Path,
     chunk: Chunk,
     out_dir: Path,
     rungs: Sequence[Rung],
@@ -242,7 +401,8 @@ def build_chunk_command(
     graph = f"[0:v:0]{chain}split={len(rungs)}" + "".join(f"[{label}]" for label in labels)
     for i, rung in enumerate(rungs):
         graph += f";[{labels[i]}]scale={rung.width}:{rung.height},setsar=1[o{i}]"
-    argv = [ffmpeg, *global_args(), "-copyts", "-i", str(chunk_path), "-filter_complex", graph]
+    argv = [ffmpeg, *global_args(), "-copyts", *seek_args(chunk), *ffmpeg_input_args(str(source))]
+    argv += ["-filter_complex", graph]
     for i, rung in enumerate(rungs):
         options = video_options(rung, fps, gop, segment_seconds, x264_preset, force_key_frames=keyframes)
         rung_dir = out_dir / rung.name
@@ -307,7 +467,7 @@ class ChunkRendition:
 
 
 def encode_chunk(
-    chunk_path: Path,
+    source: str | Path,
     chunk: Chunk,
     out_dir: Path,
     rungs: Sequence[Rung],
@@ -321,7 +481,7 @@ def encode_chunk(
 ) -> list[ChunkRendition]:
     """Encode one chunk to ``out_dir/<rung>/index.m3u8 + seg_*.ts`` and describe what was written."""
     argv = build_chunk_command(
-        chunk_path, chunk, out_dir, rungs, probe,
+        source, chunk, out_dir, rungs, probe,
         segment_seconds=segment_seconds, x264_preset=x264_preset, ffmpeg=ffmpeg,
     )  # fmt: skip
     for rung in rungs:
@@ -346,6 +506,46 @@ def encode_chunk(
             ChunkRendition(rung=rung.name, codecs=codec, target_duration=target, segments=segments)
         )
     return written
+
+
+def encode_chunk_audio(
+    source: str,
+    chunk: Chunk,
+    out_dir: Path,
+    probe: ProbeResult,
+    *,
+    segment_seconds: int,
+    ffmpeg: str = "ffmpeg",
+    timeout: float,
+) -> ChunkRendition:
+    """The audio piece of a chunk read from the source (split by index): ``out_dir/seg_*.ts``."""
+    if probe.audio is None:
+        raise ValueError("the source has no audio stream")
+    piece = audio_pieces.piece_for_span(
+        chunk.start - chunk.offset,
+        chunk.end - chunk.offset,
+        first=chunk.index == 0,
+        last=chunk.last,
+        origin=chunk.audio_origin,
+        source_rate=probe.audio.sample_rate,
+    )
+    written = audio_pieces.encode_piece(
+        source, piece, out_dir, probe, segment_seconds=segment_seconds, ffmpeg=ffmpeg, timeout=timeout
+    )
+    return ChunkRendition(
+        rung=AUDIO_RENDITION,
+        codecs=presets.AUDIO_CODECS_TAG,
+        target_duration=written.target_duration,
+        segments=written.segments,
+    )
+
+
+def stitched_audio(parts: Sequence[ChunkRendition], playlist_path: Path) -> AudioOutput:
+    """BANDWIDTH/AVERAGE-BANDWIDTH of the audio rendition stitched from its pieces."""
+    segments = [s for part in parts for s in part.segments]
+    target = max(math.ceil(s.duration - _EPSILON) for s in segments)
+    peak, average = peak_and_average_bitrate(target, segments)
+    return AudioOutput(bandwidth=peak, average_bandwidth=average, playlist_path=playlist_path)
 
 
 def _audio_rung() -> Rung:

@@ -14,19 +14,25 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from functions.pipeline.logic import storage
 from functions.pipeline.logic.chunked import (
+    AUDIO_RENDITION,
     AudioOutput,
     Chunk,
     ChunkRendition,
     SplitResult,
     chunk_dir_name,
     encode_chunk,
+    encode_chunk_audio,
+    indexed,
+    split_by_index,
     split_source,
     stitch_playlist,
+    stitched_audio,
     stitched_rendition,
 )
 from functions.pipeline.logic.ladder import Rung, choose_ladder
@@ -47,6 +53,8 @@ from functions.videos.dal import videos as dal
 from functions.videos.models import VideoStatus, rendition_record
 
 PREVIEW = "preview"
+INDEX = "index"
+COPY = "copy"
 REST = "rest"
 PASSES = (PREVIEW, REST)
 AUDIO_PLAYLIST = f"audio/{PLAYLIST_NAME}"
@@ -74,14 +82,69 @@ def rungs_for_pass(ladder: list[Rung], pass_name: str) -> list[Rung]:
 def split_step(
     *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], remaining_ms: int
 ) -> dict[str, Any]:
+    """Cut the source into chunks: by its index when the container has one (MP4, Matroska: nothing
+    is copied, each worker reads its span and the first pass encodes the audio piece by piece), by
+    copy otherwise (chunks and the whole audio rendition written here)."""
     settings = get_settings()
     info = ProbeResult.from_dict(probe_dict)
     ladder = _ladder(info)
     started = time.time()
+    source = storage.presigned_get(bucket, key)
+    audio: AudioOutput | None = None
+    if indexed(info):
+        chunks = split_by_index(
+            source,
+            info,
+            target_seconds=settings.chunk_target_seconds,
+            ffprobe=settings.ffprobe_path,
+            timeout=time_budget(remaining_ms),
+        )
+        mode = INDEX
+    else:
+        chunks, audio = _split_by_copy(video_id, source, info, remaining_ms)
+        mode = COPY
+    items = [{"chunk": c.to_dict()} for c in chunks]
+    with storage.transient_aws_errors():
+        storage.put_json(settings.media_bucket, keys.chunk_manifest_key(video_id), items)
+    count = len(chunks)
+    distributed = count > settings.inline_map_max_chunks
+    dal.update_fields(
+        video_id,
+        chunks_done_preview=None,
+        chunks_done_rest=None,
+        progress_seq=0,
+        progress=_progress(ladder, count, 0, 0, elapsed_s=0.0),
+    )
+    logger.info(
+        "split",
+        extra={"chunks": count, "mode": mode, "distributed": distributed, "seconds": time.time() - started},
+    )
+    return {
+        "count": count,
+        "mode": mode,
+        "distributed": distributed,
+        "max_concurrency": settings.map_max_concurrency,
+        "bucket": settings.media_bucket,
+        "manifest_key": keys.chunk_manifest_key(video_id),
+        # Inline Map reads the items from the state; a Distributed Map reads the manifest instead,
+        # so a thousand chunks never weigh on the execution's 256 KB payload limit.
+        "items": [] if distributed else items,
+        "audio": None
+        if audio is None
+        else {"bandwidth": audio.bandwidth, "average_bandwidth": audio.average_bandwidth},
+        "rest": len(ladder) > 1,
+        "started_at": started,
+    }
+
+
+def _split_by_copy(
+    video_id: str, source: str, info: ProbeResult, remaining_ms: int
+) -> tuple[list[Chunk], AudioOutput | None]:
+    settings = get_settings()
     with work_dir(video_id) as scratch:
         audio_dir = scratch / "audio"
         result: SplitResult = split_source(
-            storage.presigned_get(bucket, key),
+            source,
             scratch / "chunks",
             audio_dir,
             info,
@@ -99,36 +162,7 @@ def split_step(
                 storage.upload_directory(
                     audio_dir, settings.media_bucket, keys.hls_prefix(video_id) + "audio/"
                 )
-            items = [{"chunk": c.to_dict()} for c in result.chunks]
-            storage.put_json(settings.media_bucket, keys.chunk_manifest_key(video_id), items)
-    count = len(result.chunks)
-    distributed = count > settings.inline_map_max_chunks
-    dal.update_fields(
-        video_id,
-        chunks_done_preview=None,
-        chunks_done_rest=None,
-        progress_seq=0,
-        progress=_progress(ladder, count, 0, 0, elapsed_s=0.0),
-    )
-    logger.info(
-        "split", extra={"chunks": count, "distributed": distributed, "seconds": time.time() - started}
-    )
-    audio = result.audio
-    return {
-        "count": count,
-        "distributed": distributed,
-        "max_concurrency": settings.map_max_concurrency,
-        "bucket": settings.media_bucket,
-        "manifest_key": keys.chunk_manifest_key(video_id),
-        # Inline Map reads the items from the state; a Distributed Map reads the manifest instead,
-        # so a thousand chunks never weigh on the execution's 256 KB payload limit.
-        "items": [] if distributed else items,
-        "audio": None
-        if audio is None
-        else {"bandwidth": audio.bandwidth, "average_bandwidth": audio.average_bandwidth},
-        "rest": len(ladder) > 1,
-        "started_at": started,
-    }
+    return result.chunks, result.audio
 
 
 def encode_chunk_step(
@@ -140,37 +174,65 @@ def encode_chunk_step(
     started_at: float,
     probe_dict: dict[str, Any],
     remaining_ms: int,
+    bucket: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
+    """Encode one chunk to the rungs of its pass. A chunk split by index is read from the source
+    (``bucket``/``key``) and, in the first pass, its audio piece is encoded beside the video."""
     settings = get_settings()
     info = ProbeResult.from_dict(probe_dict)
     ladder = _ladder(info)
     rungs = rungs_for_pass(ladder, pass_name)
     chunk = Chunk.from_dict(chunk_dict)
     folder = chunk_dir_name(chunk.index)
+    prefix = keys.hls_prefix(video_id)
     with work_dir(video_id) as scratch:
-        with storage.transient_aws_errors():
-            source = storage.download_file(
-                settings.media_bucket, keys.chunk_source_key(video_id, chunk.name), scratch / chunk.name
-            )
+        if chunk.from_source:
+            if not bucket or not key:
+                raise ValueError("a chunk split by index needs the source's bucket and key")
+            source: str | Path = storage.presigned_get(bucket, key)
+        else:
+            with storage.transient_aws_errors():
+                source = storage.download_file(
+                    settings.media_bucket, keys.chunk_source_key(video_id, chunk.name), scratch / chunk.name
+                )
         out = scratch / "out"
-        written = encode_chunk(
-            source,
-            chunk,
-            out,
-            rungs,
-            info,
-            segment_seconds=settings.segment_seconds,
-            x264_preset=settings.x264_preset,
-            ffmpeg=settings.ffmpeg_path,
-            timeout=time_budget(remaining_ms),
-        )
+        budget = time_budget(remaining_ms)
+        with_audio = chunk.from_source and pass_name == PREVIEW and info.audio is not None
+        with ThreadPoolExecutor(max_workers=1) as side:
+            # The audio piece is a second ffmpeg, beside the video encode (it is ~1/20 of the work).
+            audio_job = (
+                side.submit(
+                    encode_chunk_audio,
+                    str(source),
+                    chunk,
+                    out / AUDIO_RENDITION,
+                    info,
+                    segment_seconds=settings.segment_seconds,
+                    ffmpeg=settings.ffmpeg_path,
+                    timeout=budget,
+                )
+                if with_audio
+                else None
+            )
+            written = encode_chunk(
+                source,
+                chunk,
+                out,
+                rungs,
+                info,
+                segment_seconds=settings.segment_seconds,
+                x264_preset=settings.x264_preset,
+                ffmpeg=settings.ffmpeg_path,
+                timeout=budget,
+            )
+            if audio_job is not None:
+                written.append(audio_job.result())
         with storage.transient_aws_errors():
-            for rung in rungs:
-                (out / rung.name / PLAYLIST_NAME).unlink()  # the stitched playlist replaces it
+            for part in written:
+                (out / part.rung / PLAYLIST_NAME).unlink()  # the stitched playlist replaces it
                 storage.upload_directory(
-                    out / rung.name,
-                    settings.media_bucket,
-                    f"{keys.hls_prefix(video_id)}{rung.name}/{folder}/",
+                    out / part.rung, settings.media_bucket, f"{prefix}{part.rung}/{folder}/"
                 )
             # Written last: the stitcher trusts a chunk whose result exists.
             storage.put_json(
@@ -267,17 +329,16 @@ def stitch_step(
     fps = output_fps(info)
     renditions: list[RenditionOutput] = []
     stitched = [r for p in passes for r in rungs_for_pass(ladder, p)]
+    pieces = per_rung.get(AUDIO_RENDITION)
     with storage.transient_aws_errors():
+        if pieces:
+            # Split by index: the first pass encoded the audio piece by piece; one playlist joins them.
+            _put_playlist(prefix + AUDIO_PLAYLIST, stitch_playlist(_numbered(pieces)))
+            audio = stitched_audio(pieces, Path(AUDIO_PLAYLIST))
         for rung in stitched:
             parts = per_rung[rung.name]
-            text = stitch_playlist([(chunk_dir_name(i), part) for i, part in enumerate(parts)])
             playlist = Path(rung.name) / PLAYLIST_NAME
-            storage.put_bytes(
-                settings.media_bucket,
-                prefix + playlist.as_posix(),
-                text.encode(),
-                content_type=storage.CONTENT_TYPES[".m3u8"],
-            )
+            _put_playlist(prefix + playlist.as_posix(), stitch_playlist(_numbered(parts)))
             renditions.append(stitched_rendition(rung, parts, playlist, frame_rate=fps, audio=audio))
         master = master_playlist_text(renditions, audio_uri=AUDIO_PLAYLIST if audio else None)
         # The master goes last, in one PUT: it only ever names playlists that already exist.
@@ -309,6 +370,16 @@ def stitch_step(
         "chunks": count,
         "renditions": described,
     }
+
+
+def _numbered(parts: list[ChunkRendition]) -> list[tuple[str, ChunkRendition]]:
+    return [(chunk_dir_name(i), part) for i, part in enumerate(parts)]
+
+
+def _put_playlist(key: str, text: str) -> None:
+    storage.put_bytes(
+        get_settings().media_bucket, key, text.encode(), content_type=storage.CONTENT_TYPES[".m3u8"]
+    )
 
 
 def _mark_viewable(video_id: str, renditions: list[dict[str, Any]], pending: list[str]) -> None:

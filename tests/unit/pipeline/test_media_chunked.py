@@ -16,14 +16,20 @@ from pathlib import Path
 import pytest
 
 from functions.pipeline.logic.chunked import (
+    AudioOutput,
     Chunk,
     ChunkRendition,
     chunk_dir_name,
     encode_chunk,
+    encode_chunk_audio,
+    indexed,
     keyframe_expression,
     parse_chunk_list,
+    seek_args,
+    split_by_index,
     split_source,
     stitch_playlist,
+    stitched_audio,
     stitched_rendition,
 )
 from functions.pipeline.logic.ladder import Rung
@@ -80,24 +86,37 @@ def av_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_av_source(tmp_path_factory.mktemp("av") / "av.mp4")
 
 
-@pytest.fixture(scope="module")
-def chunked(av_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Chunked:
-    root = tmp_path_factory.mktemp("chunked")
+@pytest.fixture(scope="module", params=["copy", "index"])
+def chunked(
+    request: pytest.FixtureRequest, av_source: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Chunked:
+    """Both ways of splitting: by copy (NUT chunks + the audio encoded whole) and by index (workers
+    read their span of the source; the first pass encodes the audio piece by piece)."""
+    by_index = request.param == "index"
+    root = tmp_path_factory.mktemp(f"chunked-{request.param}")
     info = probe(str(av_source), size_bytes=None, limits=GENEROUS_LIMITS)
     split_dir = root / "split"
     split_dir.mkdir()
     out = root / "hls"
-    split = split_source(
-        str(av_source), split_dir, out / "audio", info,
-        target_seconds=CHUNK_TARGET, segment_seconds=SEGMENT, timeout=60,
-    )  # fmt: skip
+    audio: AudioOutput | None = None
+    if by_index:
+        chunks = split_by_index(str(av_source), info, target_seconds=CHUNK_TARGET, timeout=60)
+        assert not list(split_dir.iterdir())  # nothing copied
+    else:
+        split = split_source(
+            str(av_source), split_dir, out / "audio", info,
+            target_seconds=CHUNK_TARGET, segment_seconds=SEGMENT, timeout=60,
+        )  # fmt: skip
+        chunks, audio = split.chunks, split.audio
     per_rung: dict[str, list[ChunkRendition]] = {r.name: [] for r in RUNGS}
-    for chunk in split.chunks:
+    pieces: list[ChunkRendition] = []
+    for chunk in chunks:
+        source = str(av_source) if by_index else split_dir / chunk.name
         # Two passes, as the pipeline runs them: the lowest rung first, then the rest.
         for rungs in ([RUNGS[-1]], RUNGS[:-1]):
             chunk_out = root / "chunks" / chunk_dir_name(chunk.index)
             written = encode_chunk(
-                split_dir / chunk.name, chunk, chunk_out, rungs, info,
+                source, chunk, chunk_out, rungs, info,
                 segment_seconds=SEGMENT, x264_preset="ultrafast", timeout=60,
             )  # fmt: skip
             for part in written:
@@ -105,7 +124,22 @@ def chunked(av_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Chunke
                 dest = out / part.rung / chunk_dir_name(chunk.index)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 (chunk_out / part.rung).rename(dest)
-    audio = split.audio
+        if by_index:
+            pieces.append(
+                encode_chunk_audio(
+                    str(av_source),
+                    chunk,
+                    out / "audio" / chunk_dir_name(chunk.index),
+                    info,
+                    segment_seconds=SEGMENT,
+                    timeout=60,
+                )
+            )
+    if by_index:
+        (out / "audio" / PLAYLIST_NAME).write_text(
+            stitch_playlist([(chunk_dir_name(i), p) for i, p in enumerate(pieces)])
+        )
+        audio = stitched_audio(pieces, Path("audio") / PLAYLIST_NAME)
     assert audio is not None
     renditions = []
     for rung in RUNGS:
@@ -114,7 +148,7 @@ def chunked(av_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Chunke
         playlist.write_text(stitch_playlist([(chunk_dir_name(i), p) for i, p in enumerate(parts)]))
         renditions.append(stitched_rendition(rung, parts, playlist, frame_rate=FPS, audio=audio))
     (out / "master.m3u8").write_text(master_playlist_text(renditions, audio_uri="audio/index.m3u8"))
-    return Chunked(probe=info, chunks=split.chunks, out=out, renditions=per_rung)
+    return Chunked(probe=info, chunks=chunks, out=out, renditions=per_rung)
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +285,59 @@ def test_a_broken_chunk_fails_with_a_reason(tmp_path: Path, chunked: Chunked) ->
             segment_seconds=SEGMENT, x264_preset="ultrafast", timeout=30,
         )  # fmt: skip
     assert err.value.reason == "transcode_failed"
+
+
+def _frame_hashes(*args: str) -> list[str]:
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", *args, "-map", "0:v:0", "-f", "framemd5", "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def test_split_by_index_reads_every_frame_exactly_once(tmp_path: Path) -> None:
+    """B-frames, keyframes every 47 frames (not on the chunk grid): the spans the workers read
+    from the source, one after another, are the source's frames, each exactly once."""
+    source = tmp_path / "b.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=20",
+         "-c:v", "libx264", "-preset", "fast", "-g", "47", "-bf", "3", "-pix_fmt", "yuv420p", str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    info = probe(str(source), size_bytes=None, limits=GENEROUS_LIMITS)
+    chunks = split_by_index(str(source), info, target_seconds=4, timeout=60)
+    keyframes = {round(47 * k / 30, 3) for k in range(20)}
+    assert len(chunks) == 5
+    assert all(round(c.start, 3) in keyframes for c in chunks[1:])
+    # The keyframe at or before every multiple of 4 s.
+    assert [round(c.start, 3) for c in chunks[1:]] == [3.133, 7.833, 10.967, 15.667]
+    assert [c.end for c in chunks[:-1]] == [c.start for c in chunks[1:]] and chunks[-1].last
+    spans = [h for c in chunks for h in _frame_hashes("-copyts", *seek_args(c), "-i", str(source))]
+    assert spans == _frame_hashes("-i", str(source))
+
+
+def test_seek_args_read_the_span_and_leave_the_ends_open() -> None:
+    first = Chunk(0, "", 0.0, 4.0, offset=0.0)
+    middle = Chunk(1, "", 4.0, 8.5, offset=0.5)
+    last = Chunk(2, "", 8.5, 12.0, offset=0.5, last=True)
+    assert seek_args(first) == ["-to", "4.000000"]
+    assert seek_args(middle) == ["-ss", "3.500000", "-to", "8.000000"]
+    assert seek_args(last) == ["-ss", "8.000000"]
+    assert seek_args(Chunk(1, "c00001.nut", 4.0, 8.0)) == []  # a copied chunk is read whole
+    assert Chunk.from_dict(middle.to_dict()) == middle
+
+
+def test_one_keyframe_means_one_chunk_and_unindexed_containers_are_split_by_copy(tmp_path: Path) -> None:
+    source = tmp_path / "one.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=10",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-pix_fmt", "yuv420p", str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    info = probe(str(source), size_bytes=None, limits=GENEROUS_LIMITS)
+    assert indexed(info)
+    [chunk] = split_by_index(str(source), info, target_seconds=4, timeout=60)
+    assert chunk.start == 0.0 and chunk.last and chunk.end == pytest.approx(10.0, abs=0.05)
+    ts = tmp_path / "one.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy", str(ts)], check=True)
+    assert not indexed(probe(str(ts), size_bytes=None, limits=GENEROUS_LIMITS))
