@@ -3,19 +3,24 @@
 From per-chunk encode speeds measured on this machine (with the pipeline's own ffmpeg arguments)
 and a documented model of Lambda, S3 and Step Functions, predict how long a 1080p source of a
 given length takes to become playable (lowest rung) and READY (every rung), at several fan-outs,
-and what one hour of source costs. The model follows the pipeline step by step:
+and what one hour of source costs. The model follows the long-source path of the state machine
+(infra/statemachines/media_pipeline.asl.json) step by step:
 
     upload complete -> S3 event -> SQS -> starter Lambda -> Step Functions execution
-    -> AcquireSlot -> Probe -> Moderate (one Lambda decodes the whole source)
-    -> Split (stream copy to chunks in /tmp, audio encoded whole, then the chunks uploaded)
-    -> Map pass 1 (lowest rung per chunk) -> Stitch lowest rung + master -> VIEWABLE
-    -> Map pass 2 (remaining rungs, one decode) -> Stitch all rungs, master rewritten
-    -> Thumbnails (from the lowest rung) -> Publish -> READY
+    -> AcquireSlot -> Probe -> ChoosePath
+    -> Split by index (ffprobe seeks find the keyframe at or before every chunk boundary: nothing
+       is copied, a manifest is written)
+    -> ModerateRanges (Map: every chunk's range sampled on one global frame grid and classified)
+    -> ModerateVerdict (reads the ranges' results, decides)
+    -> EncodePreview (Map: lowest rung + the chunk's audio piece, read straight from the source)
+    -> StitchPreview (lowest rung, audio and master playlists) -> VIEWABLE
+    -> EncodeRest (Map: the other rungs, one decode) -> StitchFinal (master rewritten)
+    -> Thumbnails (from the lowest rung) -> ReviewGate -> Publish -> READY
 
-That is the pipeline as built (infra/statemachines/media_pipeline.asl.json, with Distributed
-Map children as STANDARD workflows). Designs that are not built are variants of
-:class:`Assumptions`: Moderate fanned out over time ranges (and how it samples), the split by
-index, a split that uploads chunks while it cuts, Express children, thumbnails beside pass 2.
+That is the pipeline as built (Distributed Map children are STANDARD workflows). The split by
+copy (the fallback for containers without an index), a single Moderate over the whole source
+(the short-source path's), Express children and thumbnails beside pass 2 are variants of
+:class:`Assumptions`, each marked built or not.
 
 Fan-out F is a deployment setting: the deployer sets CHUNK_TARGET_SECONDS (default 60 s) to the
 chunk length below, so that a source of the target length yields about F chunks, and
@@ -24,7 +29,7 @@ MAP_MAX_CONCURRENCY (default 1000) to at least F.
 Every number the model does not measure is a field of :class:`Assumptions` with its source in
 ``ASSUMPTION_SOURCES``; docs/scale-model.md discusses them and the results.
 
-    python -m tests.bench.scale_model                        # measure (~1.5 CPU-minutes), model, print
+    python -m tests.bench.scale_model                        # measure (~2 CPU-minutes), model, print
     python -m tests.bench.scale_model --reuse-measurements   # model again from bench.json
     python -m tests.bench.run --only model                   # the same, as a make-bench section
 
@@ -41,6 +46,7 @@ import math
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -70,6 +76,8 @@ TARGET_READY_S = 180.0
 DEFAULT_CHUNK_TARGET_S = 60.0
 DEFAULT_MAP_MAX_CONCURRENCY = 1000
 MEMORY_SWEEP_MB: tuple[int, ...] = (1769, 3538, 5307, 7076, 8846, 10240)
+# The bench's 600 s source (tests/bench/chunked_bench.py caches it): its MP4 index was measured
+BENCH_SOURCE_CACHE = Path(tempfile.gettempdir()) / "vod-bench-cache" / "source-1080p-600s.mp4"
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,8 +98,14 @@ class Measured:
     import_s: float  # cold import of the transcode handler module
     probe_local_s: float  # probe() of a local file (two ffprobe runs)
     sample_cpu_s_per_source_s: float  # moderation frame sampling (decode everything, keep a few)
+    sample_fixed_cpu_s: float  # per sampling run (process start, decoder init)
     storyboard_fixed_s: float  # storyboard from the lowest rung, one vCPU
     storyboard_s_per_source_s: float
+    audio_cpu_s_per_source_s: float  # an audio piece (audio_pieces.encode_piece: AAC), one core
+    audio_fixed_cpu_s: float  # per piece: its two ffmpeg runs (encode, then remux into segments)
+    ffprobe_cpu_s: float  # one ffprobe process opening a short MP4
+    index_parse_cpu_s_per_source_s: float  # every process opening the source parses its whole index
+    seek_cpu_s: float  # one ffprobe -read_intervals seek and packet read
 
     @property
     def pass1_speed_per_vcpu(self) -> float:
@@ -103,24 +117,33 @@ class Measured:
         return 1.0 / self.pass2_cpu_s_per_source_s
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: round(v, 5) for k, v in dataclasses.asdict(self).items()}
+        out: dict[str, Any] = {k: round(v, 7) for k, v in dataclasses.asdict(self).items()}
         out["pass1_speed_per_vcpu"] = round(self.pass1_speed_per_vcpu, 3)
         out["pass2_speed_per_vcpu"] = round(self.pass2_speed_per_vcpu, 3)
         return out
 
     @classmethod
+    def missing_fields(cls, data: dict[str, Any]) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name not in data]
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measured:
+        missing = cls.missing_fields(data)
+        if missing:
+            raise ValueError(f"measurements lack {', '.join(missing)}: measure again")
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: float(v) for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
 class Rates:
-    """Bit rates (bits per second) of the source and of the ladder's passes."""
+    """Bit rates (bits per second) of the source and of what the passes write."""
 
-    source_bps: float
-    pass1_out_bps: float  # lowest rung, video + audio
-    pass2_out_bps: float  # the other rungs together
+    source_bps: float  # video + audio: what reading a span of the source costs
+    source_video_bps: float  # the copy split's chunk files (video only)
+    pass1_out_bps: float  # lowest rung, video
+    audio_out_bps: float  # the audio rendition (one, shared by every rung)
+    pass2_out_bps: float  # the other rungs' video, together
     pass2_rungs: int
 
 
@@ -132,15 +155,24 @@ def ladder_rates(source_video_bps: float, source_audio_bps: float) -> Rates:
     lowest, rest = ladder[-1], ladder[:-1]
     return Rates(
         source_bps=source_video_bps + source_audio_bps,
-        pass1_out_bps=float(lowest.video_bitrate + lowest.audio_bitrate),
-        pass2_out_bps=float(sum(r.video_bitrate + r.audio_bitrate for r in rest)),
+        source_video_bps=source_video_bps,
+        pass1_out_bps=float(lowest.video_bitrate),
+        audio_out_bps=float(lowest.audio_bitrate),
+        pass2_out_bps=float(sum(r.video_bitrate for r in rest)),
         pass2_rungs=len(rest),
     )
 
 
+SPLIT_MODES = ("index", "copy")
+MODERATION_MODES = ("fanned", "single")
+
+
 @dataclass(frozen=True)
 class Assumptions:
-    """Everything the model does not measure. Sources: ASSUMPTION_SOURCES (and the docs)."""
+    """Everything the model does not measure. Sources: ASSUMPTION_SOURCES (and the docs).
+
+    The defaults are the pipeline as built for a long MP4 source.
+    """
 
     # Lambda compute
     mb_per_vcpu: float = 1769.0
@@ -151,8 +183,16 @@ class Assumptions:
     architecture: str = "x86_64"
     # Memory of each function (chunk workers are the knob; the rest mirror infra/spec.py)
     worker_memory_mb: int = 10240
-    split_memory_mb: int = 3008
-    moderate_memory_mb: int = 3008
+    worker_ephemeral_mb: int = 4096
+    split_memory_mb: int = 2048
+    split_ephemeral_mb: int = 10240
+    moderate_range_memory_mb: int = 3008
+    moderate_range_ephemeral_mb: int = 2048
+    moderate_range_timeout_s: float = 600.0
+    moderate_range_sampling_budget_s: float = 290.0  # sample_range's timeout: (timeout - 20 s) / 2
+    moderate_verdict_memory_mb: int = 1024
+    moderate_memory_mb: int = 3008  # the single Moderate (short sources; a variant for long ones)
+    moderate_ephemeral_mb: int = 2048
     moderate_timeout_s: float = 600.0
     moderate_sampling_budget_s: float = 290.0  # sample_frames' timeout: (timeout - 20 s) / 2
     slot_memory_mb: int = 256
@@ -160,8 +200,8 @@ class Assumptions:
     starter_memory_mb: int = 256
     stitch_memory_mb: int = 1024
     thumbnails_memory_mb: int = 2048
+    thumbnails_ephemeral_mb: int = 2048
     publish_memory_mb: int = 512
-    split_ephemeral_mb: int = 10240
     # Lambda start and scaling
     runtime_init_s: float = 0.4  # sandbox + runtime + layers, before our imports
     burst_per_function: int = 1000  # new execution environments per function ...
@@ -174,10 +214,8 @@ class Assumptions:
     s3_down_mb_s: float = 90.0
     s3_up_mb_s: float = 90.0
     s3_first_byte_s: float = 0.03
-    s3_parallel_requests: int = 16  # storage.upload_directory / download_hls_as_ts workers
+    s3_parallel_requests: int = 16  # storage.upload_directory workers
     stitch_parallel_requests: int = 32  # storage.get_json_many workers
-    split_io_overlap: bool = False  # True: upload each chunk while cutting (not built)
-    split_audio_cpu_s_per_source_s: float = 0.02  # the split also encodes the audio, whole (AAC)
     # Event path to the execution
     s3_event_to_sqs_s: float = 0.5
     sqs_to_lambda_s: float = 0.5
@@ -197,20 +235,26 @@ class Assumptions:
     standard_transition_refill_per_s: float = 1500.0
     child_transitions: int = 3  # per Standard child execution (start, task, end)
     inline_iteration_transitions: int = 2  # per inline Map iteration in the parent's history
-    parent_transitions: int = 16  # the parent's own states, end to end
+    parent_transitions: int = 18  # the parent's own states, end to end, with the fanned-out Moderate
     straggler_factor: float = 1.2  # the slowest of n parallel workers against the typical one
     # Source and media
     source_video_bps: float = 8_000_000.0  # the bench's source: H.264 8 Mb/s 1080p30
     source_audio_bps: float = 192_000.0
     segment_s: int = 4
-    index_bytes_per_source_s: float = 1000.0  # MP4 sample tables read by ffprobe and the split
-    # Pipeline shape
-    split_mode: str = "copy"  # "copy": one Lambda copies chunks; "index": workers seek the source
-    moderation_mode: str = "single"  # "single": one Lambda (built); "fanned": Map over time ranges
+    index_bytes_per_source_s: float = 867.0  # the MP4 index (moov): measured on the bench's source
+    # Split
+    split_mode: str = "index"  # "index": ffprobe seeks, nothing copied; "copy": the fallback
+    index_split_processes: int = 16  # chunked.PROBE_PROCESSES: ffprobe runs at once
+    index_seek_bytes: float = 70_000.0  # one seek reads about one keyframe
+    # Audio: pass-1 workers encode their chunk's audio piece (split by index)
+    audio_roll_s: float = 6 * 1024 / 48_000  # pre-roll (4 AAC frames) + post-roll (2) per piece
+    audio_read_factor: float = 109.0 / 102.4  # an audio-only read pulls the span's interleaved bytes
+    # Moderation
+    moderation_mode: str = "fanned"  # "fanned": Map over the chunks (built); "single": one Lambda
     pass2_same_function: bool = True  # pass 2 reuses pass 1's warm environments
     frame_sample_fps: float = 1.0
     frame_max_samples: int = 300
-    sample_cap: str = "per_chunk"  # how fanned-out Moderate samples: per_chunk | per_video | global_grid
+    sample_cap: str = "global_grid"  # how fanned-out Moderate samples: global_grid | per_chunk | per_video
     thumbnails_beside_pass2: bool = False  # True: Thumbnails in parallel with pass 2 (not built)
     classifier_threads: int = 4  # RekognitionClassifier max_workers
     rekognition_latency_s: float = 0.2
@@ -232,6 +276,12 @@ class Assumptions:
     s3_put: float = 0.005 / 1000
     s3_get: float = 0.0004 / 1000
     rekognition_image: float = 0.001
+
+    def __post_init__(self) -> None:
+        if self.split_mode not in SPLIT_MODES:
+            raise ValueError(f"split_mode must be one of {SPLIT_MODES}")
+        if self.moderation_mode not in MODERATION_MODES:
+            raise ValueError(f"moderation_mode must be one of {MODERATION_MODES}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -256,10 +306,19 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "max_memory_mb": _LAMBDA_MEMORY,
     "lambda_cpu_relative": "assumption: a Lambda vCPU as fast as one vCPU (hyperthread) of this AMD EPYC VM",
     "parallel_efficiency": "measured here (2 cores against 1) unless set",
-    "architecture": "infra/stack.py default; arm64 cost is reported at the same speed (unmeasured)",
-    "worker_memory_mb": "the model's choice for chunk workers (see the memory sweep)",
+    "architecture": "infra/stack.py default",
+    "worker_memory_mb": _SPEC + " (pipeline-encode-chunk; the memory sweep varies it)",
+    "worker_ephemeral_mb": _SPEC + " (pipeline-encode-chunk ephemeral_storage_mb, billed above 512 MB)",
     "split_memory_mb": _SPEC + " (pipeline-split)",
-    "moderate_memory_mb": _SPEC + " (pipeline-moderate)",
+    "split_ephemeral_mb": _SPEC + " (pipeline-split ephemeral_storage_mb: the copy fallback cuts into /tmp)",
+    "moderate_range_memory_mb": _SPEC + " (pipeline-moderate-range)",
+    "moderate_range_ephemeral_mb": _SPEC + " (pipeline-moderate-range)",
+    "moderate_range_timeout_s": _SPEC + " (pipeline-moderate-range timeout_s)",
+    "moderate_range_sampling_budget_s": "functions/moderation/logic/saga_step.py moderate_range_step: "
+    + "sample_range(timeout=time_budget(remaining_ms) / 2), time_budget = remaining - 20 s",
+    "moderate_verdict_memory_mb": _SPEC + " (pipeline-moderate-verdict)",
+    "moderate_memory_mb": _SPEC + " (pipeline-moderate: the short-source path's single Moderate)",
+    "moderate_ephemeral_mb": _SPEC + " (pipeline-moderate)",
     "moderate_timeout_s": _SPEC + " (pipeline-moderate timeout_s)",
     "moderate_sampling_budget_s": "functions/moderation/logic/saga_step.py: sample_frames(timeout="
     + "time_budget(remaining_ms) / 2), time_budget = remaining - 20 s (media_steps.SAFETY_MARGIN_S)",
@@ -268,8 +327,8 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "starter_memory_mb": _SPEC,
     "stitch_memory_mb": _SPEC + " (pipeline-stitch)",
     "thumbnails_memory_mb": _SPEC,
+    "thumbnails_ephemeral_mb": _SPEC,
     "publish_memory_mb": _SPEC,
-    "split_ephemeral_mb": "assumption: /tmp for chunks in flight (Lambda allows up to 10,240 MB)",
     "runtime_init_s": "AWS Lambda docs (execution environment): cold starts range from under 100 ms "
     + "to over 1 s; 0.4 s assumed for a Python runtime with the ffmpeg layer, before our imports (measured)",
     "burst_per_function": _LAMBDA_SCALING,
@@ -281,12 +340,8 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "s3_down_mb_s": _S3_GUIDE + " (taken as one function's rate; Lambda network bandwidth is not documented)",
     "s3_up_mb_s": _S3_GUIDE,
     "s3_first_byte_s": _S3_LATENCY,
-    "s3_parallel_requests": "functions/pipeline/logic/storage.py (16 workers)",
+    "s3_parallel_requests": "functions/pipeline/logic/storage.py upload_directory (16 workers)",
     "stitch_parallel_requests": "functions/pipeline/logic/storage.py get_json_many (32 workers)",
-    "split_io_overlap": "functions/pipeline/logic/chunked_steps.py split_step: ffmpeg cuts every chunk "
-    + "into /tmp, then the chunks are uploaded one after another (False); True is not built",
-    "split_audio_cpu_s_per_source_s": "spot check on this machine, not part of measure(): ffmpeg 5.1 "
-    + "native AAC, 600 s stereo 48 kHz at 192 kb/s took 12.2 CPU-s (the split's ffmpeg runs it)",
     "s3_event_to_sqs_s": "assumption; S3 docs: event notifications typically arrive in seconds",
     "sqs_to_lambda_s": "assumption: SQS long polling by the event source mapping",
     "start_execution_s": _UNDOCUMENTED,
@@ -305,20 +360,29 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "standard_transition_refill_per_s": _SFN_QUOTAS,
     "child_transitions": "assumption: one Task per child (entered, task, succeeded)",
     "inline_iteration_transitions": "assumption: one Task per iteration",
-    "parent_transitions": "count of the parent's states on the happy path (AcquireSlot ... Published: 15, "
-    + "and the start)",
+    "parent_transitions": "count of the long path's states in media_pipeline.asl.json (AcquireSlot ... "
+    + "Published: 17, and the start); 2 fewer with a single Moderate",
     "straggler_factor": "assumption; ExCamera and Sprocket both report stragglers at high fan-out",
     "source_video_bps": "tests/bench/run.py generate_source (-b:v 8M)",
     "source_audio_bps": "tests/bench/run.py generate_source (-b:a 192k)",
     "segment_s": "functions/shared/settings.py SEGMENT_SECONDS",
-    "index_bytes_per_source_s": "assumption: MP4 sample tables, about 20 bytes per video frame plus audio",
-    "split_mode": "as built: copy (chunked_steps.split_step); 'index' is not built",
-    "moderation_mode": "as built: single (the Moderate state runs before ChoosePath/Split, one Lambda); "
-    + "'fanned' is not built",
-    "pass2_same_function": "assumption: both passes are the same function and memory",
+    "index_bytes_per_source_s": "measured: the moov box of the bench's 600 s source (generate_source, "
+    + "+faststart) is 520,062 bytes, 867 per source second (18,000 video and about 28,100 audio samples)",
+    "split_mode": "as built: index for MP4/MOV/Matroska/WebM (chunked.INDEXED_CONTAINERS, split_by_index); "
+    + "copy (split_source: stream copy into /tmp, audio encoded whole) for other containers",
+    "index_split_processes": "functions/pipeline/logic/chunked.py PROBE_PROCESSES",
+    "index_seek_bytes": "measured: the bench source's keyframes average 70,302 bytes",
+    "audio_roll_s": "functions/pipeline/logic/audio_pieces.py: MIN_PRE_ROLL_FRAMES 4 + POST_ROLL_FRAMES 2 "
+    + "of 1,024 samples at 48 kHz",
+    "audio_read_factor": "measured (spot check): an audio-only read of 100 s of the 8 Mb/s bench source "
+    + "pulled 109 MB (the span holds 102.4 MB: the video is interleaved)",
+    "moderation_mode": "as built for long sources: fanned (ModerateRanges Map + ModerateVerdict); single "
+    + "(one Lambda over the whole source) is the short-source path's",
+    "pass2_same_function": "as built: both passes are pipeline-encode-chunk",
     "frame_sample_fps": "functions/shared/settings.py FRAME_SAMPLE_FPS",
     "frame_max_samples": "functions/shared/settings.py FRAME_MAX_SAMPLES",
-    "sample_cap": "fanned-out Moderate only (not built): how each range worker samples",
+    "sample_cap": "as built: global_grid (frames.sample_range: one grid of sample times over the video); "
+    + "per_chunk and per_video are designs that were not built",
     "thumbnails_beside_pass2": "as built: Thumbnails runs after StitchFinal (media_pipeline.asl.json); "
     + "True is not built",
     "classifier_threads": "functions/moderation/logic/classifier.py RekognitionClassifier(max_workers=4)",
@@ -498,11 +562,14 @@ class Prediction:
     chunks: int
     map_kind: str
     worker_memory_mb: int
+    split_mode: str = "index"
+    moderation_mode: str = "fanned"
     steps_s: dict[str, float] = field(default_factory=dict)  # durations on the way
     viewable_s: float = 0.0
     ready_s: float = 0.0
-    workers_s: dict[str, float] = field(default_factory=dict)  # one chunk worker, each pass
+    workers_s: dict[str, float] = field(default_factory=dict)  # one worker of each Map, and Moderate
     invocations: list[Invocation] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)  # S3 PUTs and GETs, Rekognition frames
     cost: dict[str, float] = field(default_factory=dict)  # per video, dollars
     cost_per_source_hour: dict[str, float] = field(default_factory=dict)
     lambda_gb_s: float = 0.0
@@ -525,10 +592,13 @@ class Prediction:
             "chunks": self.chunks,
             "map_kind": self.map_kind,
             "worker_memory_mb": self.worker_memory_mb,
+            "split_mode": self.split_mode,
+            "moderation_mode": self.moderation_mode,
             "viewable_s": round(self.viewable_s, 1),
             "ready_s": round(self.ready_s, 1),
             "steps_s": {k: round(v, 2) for k, v in self.steps_s.items()},
             "workers_s": {k: round(v, 2) for k, v in self.workers_s.items()},
+            "requests": self.requests,
             "cost_per_video_usd": {k: round(v, 5) for k, v in self.cost.items()},
             "cost_per_source_hour_usd": {k: round(v, 4) for k, v in self.cost_per_source_hour.items()},
             "lambda_gb_s": round(self.lambda_gb_s, 1),
@@ -546,14 +616,23 @@ def _efficiency(m: Measured, a: Assumptions) -> float:
     return m.parallel_efficiency if a.parallel_efficiency is None else a.parallel_efficiency
 
 
+def _one_vcpu(memory_mb: int, a: Assumptions) -> float:
+    """What one thread gets: a whole vCPU, or the function's share when it has less."""
+    return min(1.0, vcpus_for_memory(memory_mb, a)) * a.lambda_cpu_relative
+
+
+def _all_vcpus(memory_mb: int, a: Assumptions) -> float:
+    """What separate processes get together (each process uses at most one vCPU here)."""
+    return vcpus_for_memory(memory_mb, a) * a.lambda_cpu_relative
+
+
 def _compute_s(
     fixed_cpu_s: float, cpu_per_s: float, seconds: float, memory_mb: int, m: Measured, a: Assumptions
 ) -> float:
     """Wall time of CPU work on a function of this size: the fixed part does not parallelise."""
     vcpus = vcpus_for_memory(memory_mb, a)
-    single = min(1.0, vcpus) * a.lambda_cpu_relative
     parallel = effective_vcpus(vcpus, _efficiency(m, a)) * a.lambda_cpu_relative
-    return fixed_cpu_s / single + cpu_per_s * seconds / parallel
+    return fixed_cpu_s / _one_vcpu(memory_mb, a) + cpu_per_s * seconds / parallel
 
 
 def _transfer_s(
@@ -564,10 +643,87 @@ def _transfer_s(
     return nbytes / (rate_mb_s * MB) + rounds * a.s3_first_byte_s
 
 
+def index_bytes(duration_s: float, a: Assumptions) -> float:
+    """The source's MP4 index (moov): every process that opens the source reads all of it."""
+    return duration_s * a.index_bytes_per_source_s
+
+
+def open_cpu_s(duration_s: float, m: Measured) -> float:
+    """CPU of parsing the source's whole index, paid by every process that opens the source."""
+    return m.index_parse_cpu_s_per_source_s * duration_s
+
+
+def index_split_work_s(duration_s: float, chunks: int, m: Measured, a: Assumptions) -> float:
+    """pipeline-split by index, once started (chunked.split_by_index, then the manifest).
+
+    One ffprobe reads the start times (the index once); then a seek per boundary (every chunk
+    but the first starts at one), shared among ``index_split_processes`` ffprobe runs at once.
+    Each run reads the whole index first (they share the function's bandwidth) and parses it
+    (they share its vCPUs), then seeks its targets one after another: a ranged read each, about
+    one keyframe. Then the manifest: one PUT.
+    """
+    rate = a.s3_down_mb_s * MB
+    moov = index_bytes(duration_s, a)
+    one_run = m.ffprobe_cpu_s + open_cpu_s(duration_s, m)
+    single = _one_vcpu(a.split_memory_mb, a)
+    together = _all_vcpus(a.split_memory_mb, a)
+    work = a.s3_first_byte_s + moov / rate + one_run / single  # source_times
+    targets = chunks - 1
+    runs = min(a.index_split_processes, targets)
+    if runs:
+        work += a.s3_first_byte_s + runs * moov / rate + max(runs * one_run / together, one_run / single)
+        per_run = math.ceil(targets / runs)
+        work += per_run * a.s3_first_byte_s + targets * a.index_seek_bytes / rate
+        work += max(per_run * m.seek_cpu_s / single, targets * m.seek_cpu_s / together)
+    return work + a.s3_first_byte_s  # the manifest
+
+
+def copy_split_work_s(duration_s: float, chunks: int, m: Measured, a: Assumptions, rates: Rates) -> float:
+    """pipeline-split by copy (the fallback for containers without an index), once started.
+
+    One ffmpeg over the presigned URL stream-copies the video into chunk files in /tmp and
+    encodes the audio rendition whole (one thread; reading overlaps the cut); then the chunks
+    and the audio segments are uploaded (upload_directory: 16 at a time), then the manifest.
+    """
+    source_bytes = duration_s * rates.source_bps / 8
+    read = source_bytes / (a.s3_down_mb_s * MB)
+    cpu = source_bytes / (m.split_copy_mb_s * MB) + m.audio_cpu_s_per_source_s * duration_s
+    cut = cpu / _one_vcpu(a.split_memory_mb, a)
+    chunk_upload = _transfer_s(duration_s * rates.source_video_bps / 8, a.s3_up_mb_s, chunks, a)
+    audio_objects = math.ceil(duration_s / a.segment_s) + 1  # segments + playlist
+    audio_upload = _transfer_s(duration_s * rates.audio_out_bps / 8, a.s3_up_mb_s, audio_objects, a)
+    return a.s3_first_byte_s + max(read, cut) + chunk_upload + audio_upload + a.s3_first_byte_s
+
+
+def copy_split_tmp_bytes(duration_s: float, rates: Rates) -> float:
+    """What the copy split holds in /tmp before uploading: every chunk (video) and the audio."""
+    return duration_s * (rates.source_video_bps + rates.audio_out_bps) / 8
+
+
+def audio_segments(chunk_s: float, a: Assumptions) -> int:
+    """audio_pieces.segment_time: a piece is cut into round(length / segment) near-equal segments."""
+    return max(1, round(chunk_s / a.segment_s))
+
+
 def encode_worker_s(
-    pass_no: int, chunk_s: float, m: Measured, a: Assumptions, rates: Rates, *, cold: bool
+    pass_no: int,
+    chunk_s: float,
+    duration_s: float,
+    m: Measured,
+    a: Assumptions,
+    rates: Rates,
+    *,
+    cold: bool,
 ) -> float:
-    """One chunk worker: invoke, (cold start), fetch the chunk, encode, upload its segments."""
+    """One chunk worker: invoke, (cold start), read its span, encode, upload, write its result.
+
+    Split by index (as built) the worker reads its span straight from the source over a presigned
+    URL: one request for the index (read and parsed whole), one after the seek for the span's
+    bytes, which stream in while ffmpeg encodes. Pass 1 also encodes the chunk's audio piece in a
+    second ffmpeg beside the video: it reads the index and the span (plus its pre/post-roll)
+    again, and takes CPU from the video encode. Split by copy the worker downloads its chunk
+    file, then encodes (the split made the audio).
+    """
     if pass_no == 1:
         fixed, per_s, out_bps, rungs = m.pass1_fixed_cpu_s, m.pass1_cpu_s_per_source_s, rates.pass1_out_bps, 1
     else:
@@ -577,28 +733,55 @@ def encode_worker_s(
             rates.pass2_out_bps,
             rates.pass2_rungs,
         )
-    fetch_requests = 2 if a.split_mode == "index" else 1  # index mode: a ranged read after the header
-    fetch = _transfer_s(chunk_s * rates.source_bps / 8, a.s3_down_mb_s, fetch_requests, a)
-    encode = _compute_s(fixed, per_s, chunk_s, a.worker_memory_mb, m, a)
-    objects = rungs * (math.ceil(chunk_s / a.segment_s) + 1)  # segments + a chunk playlist per rung
-    upload = _transfer_s(chunk_s * out_bps / 8, a.s3_up_mb_s, objects, a)
-    return a.task_overhead_s + (cold_start_s(m, a) if cold else 0.0) + fetch + encode + upload
+    memory = a.worker_memory_mb
+    rate = a.s3_down_mb_s * MB
+    segments = math.ceil(chunk_s / a.segment_s)
+    rounds = rungs * math.ceil(segments / a.s3_parallel_requests)  # one upload_directory per rung
+    out_bytes = chunk_s * out_bps / 8
+    if a.split_mode == "index":
+        with_audio = pass_no == 1 and a.source_audio_bps > 0
+        parse = open_cpu_s(duration_s, m)
+        video = _compute_s(fixed + parse, per_s, chunk_s, memory, m, a)
+        span_bytes = chunk_s * rates.source_bps / 8
+        processes = 1
+        compute = video
+        if with_audio:
+            processes = 2
+            audio_cpu = m.audio_fixed_cpu_s + parse + m.audio_cpu_s_per_source_s * (chunk_s + a.audio_roll_s)
+            compute = max(video + audio_cpu / _all_vcpus(memory, a), audio_cpu / _one_vcpu(memory, a))
+            span_bytes += (chunk_s + a.audio_roll_s) * rates.source_bps / 8 * a.audio_read_factor
+            out_bytes += chunk_s * rates.audio_out_bps / 8
+            rounds += math.ceil(audio_segments(chunk_s, a) / a.s3_parallel_requests)
+        # The index first (each process reads it, side by side), then the span streams in while
+        # ffmpeg decodes and encodes
+        index_read = a.s3_first_byte_s + processes * index_bytes(duration_s, a) / rate
+        work = index_read + a.s3_first_byte_s + max(span_bytes / rate, compute)
+    else:
+        chunk_file = chunk_s * rates.source_video_bps / 8
+        work = _transfer_s(chunk_file, a.s3_down_mb_s, 1, a)
+        work += _compute_s(fixed, per_s, chunk_s, memory, m, a)
+    upload = out_bytes / (a.s3_up_mb_s * MB) + rounds * a.s3_first_byte_s
+    result = a.s3_first_byte_s + a.db_update_s  # the result JSON, then the chunk counter
+    return a.task_overhead_s + (cold_start_s(m, a) if cold else 0.0) + work + upload + result
 
 
 def _classify_s(frames_per_worker: int, frames_total: int, a: Assumptions) -> float:
+    """A worker's frames, ``classifier_threads`` at a time; every worker shares the account's TPS."""
+    if frames_per_worker <= 0:
+        return 0.0
     per_worker = math.ceil(frames_per_worker / a.classifier_threads) * a.rekognition_latency_s
     return max(per_worker, frames_total / a.rekognition_tps)
 
 
 def moderation_frames(duration_s: float, workers: int, range_s: float, a: Assumptions) -> tuple[int, int]:
-    """(frames per worker, frames in total) sampled for moderation.
+    """(frames per worker, frames in total) sampled for moderation, scene frames not counted.
 
     One sampler over the whole video keeps a frame every ``max(1/fps, duration/max_samples)``
     seconds. Fanned out, it depends on what each worker is told (``sample_cap``):
+    ``global_grid`` (as built, frames.sample_range): sample times on one grid over the whole
+    video, each range keeps the grid points it holds (the single sampler's frames, split up);
     ``per_chunk``: sample_frames on the range as if it were the video (FRAME_SAMPLE_FPS, the cap
-    per range); ``per_video``: the whole video's interval, but every range still keeps its first
-    frame; ``global_grid``: sample times on one grid over the whole video, each range keeps the
-    grid points it holds (the single sampler's frames, split up).
+    per range); ``per_video``: the whole video's interval, but every range keeps its first frame.
     """
     whole = min(math.ceil(duration_s * a.frame_sample_fps - 1e-9), a.frame_max_samples)
     if workers <= 1:
@@ -615,6 +798,50 @@ def moderation_frames(duration_s: float, workers: int, range_s: float, a: Assump
     raise ValueError(f"unknown sample_cap {a.sample_cap!r}")
 
 
+def ranges_with_frames(ranges: int, frames_total: int, a: Assumptions) -> int:
+    """How many ranges of a fanned-out Moderate keep a frame (scene frames not counted).
+
+    On the global grid, ranges shorter than the grid's interval hold a sample time only now and
+    then: as many ranges as there are frames. Sampled per chunk or per video, every range does.
+    """
+    if a.sample_cap == "global_grid":
+        return min(ranges, frames_total)
+    return ranges
+
+
+def moderate_range_worker_s(
+    range_s: float,
+    duration_s: float,
+    frames: tuple[int, int],
+    m: Measured,
+    a: Assumptions,
+    rates: Rates,
+    *,
+    cold: bool = True,
+) -> tuple[float, float]:
+    """(one pipeline-moderate-range worker, the sampling part of it).
+
+    It seeks the source to its range (the index, read and parsed whole, then the range's bytes
+    streaming in while it decodes every frame of the range), keeps the grid's frames in its
+    range, classifies them (sharing the account's Rekognition TPS with every other worker) and
+    writes one small result JSON.
+    """
+    rate = a.s3_down_mb_s * MB
+    decode = _compute_s(
+        m.sample_fixed_cpu_s + open_cpu_s(duration_s, m),
+        m.sample_cpu_s_per_source_s,
+        range_s,
+        a.moderate_range_memory_mb,
+        m,
+        a,
+    )
+    index_read = a.s3_first_byte_s + index_bytes(duration_s, a) / rate
+    sampling = index_read + a.s3_first_byte_s + max(range_s * rates.source_bps / 8 / rate, decode)
+    classify = _classify_s(frames[0], frames[1], a)
+    worker = a.task_overhead_s + (cold_start_s(m, a) if cold else 0.0) + sampling + classify
+    return worker + a.s3_first_byte_s, sampling
+
+
 def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Prediction:
     rates = ladder_rates(a.source_video_bps, a.source_audio_bps)
     length = chunk_length(duration_s, fanout, a.segment_s)
@@ -627,12 +854,12 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
         chunks=n,
         map_kind=kind,
         worker_memory_mb=a.worker_memory_mb,
+        split_mode=a.split_mode,
+        moderation_mode=a.moderation_mode,
     )
     cold = cold_start_s(m, a)
     step = a.transition_s + a.task_overhead_s
     source_bytes = duration_s * rates.source_bps / 8
-    chunk_bytes = length * rates.source_bps / 8
-    index_bytes = duration_s * a.index_bytes_per_source_s
     calls: list[Invocation] = []
 
     # Upload complete -> S3 event -> SQS -> starter -> StartExecution
@@ -645,21 +872,96 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
     slot = step + slot_work
 
     # Probe: two ffprobe runs over a presigned URL (the header and index, then the tail)
-    probe_cpu = m.probe_local_s / (min(1.0, vcpus_for_memory(a.probe_memory_mb, a)) * a.lambda_cpu_relative)
-    probe_work = cold + probe_cpu + 4 * a.s3_first_byte_s + index_bytes / (a.s3_down_mb_s * MB)
+    probe_cpu = m.probe_local_s / _one_vcpu(a.probe_memory_mb, a)
+    probe_work = cold + probe_cpu + 4 * a.s3_first_byte_s + index_bytes(duration_s, a) / (a.s3_down_mb_s * MB)
     calls.append(Invocation("probe", a.probe_memory_mb, probe_work + a.db_update_s, 1))
     probe = step + probe_work + a.db_update_s
 
-    # Moderate: frames sampled (every frame decoded) and classified, once or per time range
+    # ChoosePath (a Choice), then Split: by index (as built for MP4/Matroska) or by copy
+    if a.split_mode == "index":
+        split_work = cold + index_split_work_s(duration_s, n, m, a) + a.db_update_s
+    else:
+        split_work = cold + copy_split_work_s(duration_s, n, m, a, rates) + a.db_update_s
+        tmp = copy_split_tmp_bytes(duration_s, rates)
+        if tmp > a.split_ephemeral_mb * 1024 * 1024:
+            p.blockers.append(
+                f"split: the chunks ({tmp / 1e9:.1f} GB) do not fit in /tmp ({a.split_ephemeral_mb} MB):"
+                " the copy split cuts them all before uploading"
+            )
+    if split_work > a.lambda_timeout_s:
+        p.blockers.append(f"split: needs {split_work:.0f} s, above Lambda's {a.lambda_timeout_s:.0f} s")
+    calls.append(Invocation("split", a.split_memory_mb, split_work, 1, ephemeral_mb=a.split_ephemeral_mb))
+    split = a.transition_s + step + split_work
+    p.workers_s["split"] = split_work
+
+    # Moderate: fanned out over the chunks on one global frame grid (as built), or one Lambda
     frames_total: int
-    if a.moderation_mode == "single":
-        per, frames_total = moderation_frames(duration_s, 1, duration_s, a)
-        decode = _compute_s(0.0, m.sample_cpu_s_per_source_s, duration_s, a.moderate_memory_mb, m, a)
+    map_children: list[tuple[int, float]] = []
+    if a.moderation_mode == "fanned":
+        frames = moderation_frames(duration_s, n, length, a)
+        frames_total = frames[1]
+        worker, sampling = moderate_range_worker_s(length, duration_s, frames, m, a, rates)
+        phase = map_phase(n, worker, fanout=fanout, warm=False, a=a)
+        p.add_phase("moderate ranges", phase)
+        if sampling > a.moderate_range_sampling_budget_s:
+            p.blockers.append(
+                f"moderate range: frame sampling needs {sampling:.0f} s, above its"
+                f" {a.moderate_range_sampling_budget_s:.0f} s budget (frame_sampling_failed)"
+            )
+        elif a.moderate_range_timeout_s < worker <= a.lambda_timeout_s:
+            p.blockers.append(
+                f"moderate range: a worker needs {worker:.0f} s, above its {a.moderate_range_timeout_s:.0f} s"
+                " timeout"
+            )
+        # ModerateVerdict: reads every range's result (32 at a time), decides, writes the verdict
+        verdict_work = (
+            cold + _transfer_s(0, a.s3_down_mb_s, n, a, a.stitch_parallel_requests) + a.moderation_verdict_s
+        )
+        moderate = a.transition_s + a.transition_s + phase.seconds + step + verdict_work
+        # On the global grid a range shorter than the grid's interval may hold no sample time:
+        # such a worker classifies nothing (saga_step._look_at) and returns early
+        holding = ranges_with_frames(n, frames_total, a)
+        idle, _ = moderate_range_worker_s(length, duration_s, (0, frames_total), m, a, rates)
+        for count, seconds, name in (
+            (holding, worker, "moderate-range"),
+            (n - holding, idle, "moderate-range-idle"),
+        ):
+            if count:
+                calls.append(
+                    Invocation(
+                        name,
+                        a.moderate_range_memory_mb,
+                        seconds - a.task_overhead_s,
+                        count,
+                        ephemeral_mb=a.moderate_range_ephemeral_mb,
+                    )
+                )
+                map_children.append((count, seconds))
+        calls.append(Invocation("moderate-verdict", a.moderate_verdict_memory_mb, verdict_work, 1))
+        p.workers_s.update(
+            moderate_range=worker,
+            moderate_range_without_frames=idle,
+            moderate_range_sampling=sampling,
+            moderate_verdict=verdict_work,
+        )
+    else:
+        frames = moderation_frames(duration_s, 1, duration_s, a)
+        frames_total = frames[1]
+        decode = _compute_s(
+            m.sample_fixed_cpu_s + open_cpu_s(duration_s, m),
+            m.sample_cpu_s_per_source_s,
+            duration_s,
+            a.moderate_memory_mb,
+            m,
+            a,
+        )
         fetch = _transfer_s(source_bytes, a.s3_down_mb_s, 1, a)
         sampling = max(decode, fetch)
-        work = cold + sampling + _classify_s(per, frames_total, a) + a.moderation_verdict_s
+        work = cold + sampling + _classify_s(frames[0], frames_total, a) + a.moderation_verdict_s
         moderate = step + work
-        calls.append(Invocation("moderate", a.moderate_memory_mb, work, 1))
+        calls.append(
+            Invocation("moderate", a.moderate_memory_mb, work, 1, ephemeral_mb=a.moderate_ephemeral_mb)
+        )
         if sampling > a.moderate_sampling_budget_s:
             p.blockers.append(
                 f"moderate: frame sampling needs {sampling:.0f} s, above its"
@@ -668,59 +970,26 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
         elif work > a.moderate_timeout_s:
             p.blockers.append(f"moderate: needs {work:.0f} s, above its {a.moderate_timeout_s:.0f} s timeout")
         p.workers_s["moderate"] = work
-    else:
-        per, frames_total = moderation_frames(duration_s, n, length, a)
-        decode = _compute_s(0.0, m.sample_cpu_s_per_source_s, length, a.moderate_memory_mb, m, a)
-        fetch = _transfer_s(chunk_bytes, a.s3_down_mb_s, 2, a)
-        worker = a.task_overhead_s + cold + max(decode, fetch) + _classify_s(per, frames_total, a)
-        phase = map_phase(n, worker, fanout=fanout, warm=False, a=a)
-        reduce_work = cold + a.moderation_verdict_s
-        moderate = a.transition_s + phase.seconds + step + reduce_work
-        calls.append(Invocation("moderate-range", a.moderate_memory_mb, worker - a.task_overhead_s, n))
-        calls.append(Invocation("moderate-verdict", a.moderate_memory_mb, reduce_work, 1))
-        p.add_phase("moderate", phase)
-        p.workers_s["moderate"] = worker
 
-    # Split: one Lambda stream-copies the source into chunks (or only reads the index)
-    if a.split_mode == "index":
-        split_work = cold + 2 * a.s3_first_byte_s + index_bytes / (a.s3_down_mb_s * MB) + 0.2
-        split_puts = 0
-    else:
-        read = source_bytes / (a.s3_down_mb_s * MB)
-        write = source_bytes / (a.s3_up_mb_s * MB)
-        # One ffmpeg: stream copy of the video and the audio encoded whole, mostly one thread
-        cpu = source_bytes / (m.split_copy_mb_s * MB) + a.split_audio_cpu_s_per_source_s * duration_s
-        cut = cpu / (min(1.0, vcpus_for_memory(a.split_memory_mb, a)) * a.lambda_cpu_relative)
-        if a.split_io_overlap:  # not built: each chunk uploaded as soon as it is cut
-            last_chunk_upload = chunk_bytes / (a.s3_up_mb_s * MB) + a.s3_first_byte_s
-            moving = max(read, write, cut) + last_chunk_upload
-        else:  # as built: cut everything into /tmp (reading overlaps the cut), then upload in turn
-            moving = max(read, cut) + write + n * a.s3_first_byte_s
-            video_bytes = duration_s * a.source_video_bps / 8  # the chunks: video only
-            if video_bytes > a.split_ephemeral_mb * 1024 * 1024:
-                p.blockers.append(
-                    f"split: the chunks ({video_bytes / 1e9:.1f} GB) do not fit in /tmp "
-                    f"({a.split_ephemeral_mb} MB): it cuts them all before uploading"
-                )
-        split_work = cold + a.s3_first_byte_s + moving
-        split_puts = n
-        if split_work > a.lambda_timeout_s:
-            p.blockers.append(f"split: needs {split_work:.0f} s, above Lambda's limit")
-    calls.append(Invocation("split", a.split_memory_mb, split_work, 1, ephemeral_mb=a.split_ephemeral_mb))
-    split = step + split_work
-
-    # Pass 1: lowest rung per chunk
-    w1 = encode_worker_s(1, length, m, a, rates, cold=True)
+    # Pass 1: lowest rung (and, split by index, the audio piece) per chunk
+    w1 = encode_worker_s(1, length, duration_s, m, a, rates, cold=True)
     pass1 = map_phase(n, w1, fanout=fanout, warm=False, a=a)
-    calls.append(Invocation("encode-pass1", a.worker_memory_mb, w1 - a.task_overhead_s, n))
+    calls.append(
+        Invocation(
+            "encode-pass1", a.worker_memory_mb, w1 - a.task_overhead_s, n, ephemeral_mb=a.worker_ephemeral_mb
+        )
+    )
+    map_children.append((n, w1))
     p.add_phase("pass 1", pass1)
 
-    # Stitch the lowest rung's playlist from the chunks' playlists, write the master: VIEWABLE
+    # StitchPreview: the lowest rung's playlist (and the audio's) from the chunks' results, the
+    # master: VIEWABLE
+    stitch1_puts = 3 if a.split_mode == "index" else 2
     stitch1_work = (
         cold
         + a.stitch_base_s
         + _transfer_s(0, a.s3_down_mb_s, n, a, a.stitch_parallel_requests)
-        + 2 * a.s3_first_byte_s
+        + stitch1_puts * a.s3_first_byte_s
     )
     calls.append(Invocation("stitch", a.stitch_memory_mb, stitch1_work + a.db_update_s, 1))
     stitch1 = step + stitch1_work + a.db_update_s
@@ -729,26 +998,32 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
         ingest=ingest,
         acquire_slot=slot,
         probe=probe,
-        moderate=moderate,
         split=split,
-        pass1=a.transition_s + pass1.seconds,
+        moderate=moderate,
+        pass1=a.transition_s + a.transition_s + pass1.seconds,
         stitch_viewable=stitch1,
     )
     p.viewable_s = sum(p.steps_s.values())
 
     # Pass 2: the remaining rungs per chunk; warm if the same function served pass 1
     warm = a.pass2_same_function
-    w2 = encode_worker_s(2, length, m, a, rates, cold=not warm)
+    w2 = encode_worker_s(2, length, duration_s, m, a, rates, cold=not warm)
     pass2 = map_phase(n, w2, fanout=fanout, warm=warm, a=a)
-    calls.append(Invocation("encode-pass2", a.worker_memory_mb, w2 - a.task_overhead_s, n))
+    calls.append(
+        Invocation(
+            "encode-pass2", a.worker_memory_mb, w2 - a.task_overhead_s, n, ephemeral_mb=a.worker_ephemeral_mb
+        )
+    )
+    map_children.append((n, w2))
     p.add_phase("pass 2", pass2)
+    # StitchFinal reads both passes' results and writes every other rung's playlist, then the master
     stitch2_work = (
         a.stitch_base_s
-        + _transfer_s(0, a.s3_down_mb_s, n * rates.pass2_rungs, a, a.stitch_parallel_requests)
+        + _transfer_s(0, a.s3_down_mb_s, 2 * n, a, a.stitch_parallel_requests)
         + (rates.pass2_rungs + 1) * a.s3_first_byte_s
     )
     calls.append(Invocation("stitch", a.stitch_memory_mb, stitch2_work, 1))
-    after_pass2 = a.transition_s + pass2.seconds + step + stitch2_work
+    after_pass2 = a.transition_s + a.transition_s + pass2.seconds + step + stitch2_work
 
     # Thumbnails: a poster from the source, a storyboard from the lowest rung; as built after the
     # final stitch, in the variant beside pass 2
@@ -764,7 +1039,11 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
         + board
         + 3 * a.s3_first_byte_s
     )
-    calls.append(Invocation("thumbnails", a.thumbnails_memory_mb, thumbs_work, 1))
+    calls.append(
+        Invocation(
+            "thumbnails", a.thumbnails_memory_mb, thumbs_work, 1, ephemeral_mb=a.thumbnails_ephemeral_mb
+        )
+    )
     thumbs = step + thumbs_work
 
     # ReviewGate: a Choice state between Thumbnails and Publish
@@ -780,9 +1059,11 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
     p.workers_s.update(pass1=w1, pass2=w2)
 
     p.invocations = calls
-    requests = request_counts(duration_s, n, length, frames_total, split_puts, rates, a)
-    children = [(n, w1), (n, w2)] + ([(n, p.workers_s["moderate"])] if a.moderation_mode != "single" else [])
-    p.cost = cost_breakdown(calls, requests, map_kind=kind, map_children=children, a=a)
+    p.requests = request_counts(duration_s, n, length, frames_total, rates, a)
+    parent = a.parent_transitions - (2 if a.moderation_mode == "single" else 0)
+    p.cost = cost_breakdown(
+        calls, p.requests, map_kind=kind, map_children=map_children, a=a, parent_transitions=parent
+    )
     p.lambda_gb_s = sum(c.memory_mb / 1024 * c.billed_s * c.count for c in calls)
     hours = duration_s / HOUR
     p.cost_per_source_hour = {k: v / hours for k, v in p.cost.items()}
@@ -790,26 +1071,33 @@ def predict(duration_s: float, fanout: int, m: Measured, a: Assumptions) -> Pred
 
 
 def request_counts(
-    duration_s: float, n: int, length: int, frames: int, split_puts: int, rates: Rates, a: Assumptions
+    duration_s: float, n: int, length: int, frames: int, rates: Rates, a: Assumptions
 ) -> dict[str, int]:
-    segments_per_chunk = math.ceil(length / a.segment_s)
+    """S3 requests of one video (and the Rekognition frames)."""
+    segments = math.ceil(length / a.segment_s)
+    index = a.split_mode == "index"
+    fanned = a.moderation_mode == "fanned"
+    targets = n - 1
+    whole_audio = math.ceil(duration_s / a.segment_s) + 1  # the copy split's audio segments + playlist
     puts = (
-        split_puts
-        + n * (segments_per_chunk + 1)  # pass 1: segments + chunk playlist
-        + n * rates.pass2_rungs * (segments_per_chunk + 1)  # pass 2
-        + 2  # lowest playlist + master (viewable)
+        (1 if index else n + whole_audio + 1)  # split: the manifest (copy: chunks and audio first)
+        + (n if fanned else 0)  # every range's moderation result
+        + n * (segments + (audio_segments(length, a) if index else 0) + 1)  # pass 1 + result
+        + n * (rates.pass2_rungs * segments + 1)  # pass 2 + result
+        + (3 if index else 2)  # StitchPreview: lowest (and audio) playlist, master
         + rates.pass2_rungs
-        + 1  # the other playlists + master rewritten
-        + 3  # poster, sprite, WebVTT
+        + 1  # StitchFinal: the other playlists, master rewritten
+        + 3  # thumbnails: poster, sprite, WebVTT
     )
-    moderation_gets = 1 if a.moderation_mode == "single" else 2 * n
+    split_gets = 1 + min(a.index_split_processes, targets) + targets if index else 1
     gets = (
         3  # probe: header, index, tail
-        + moderation_gets
-        + (2 if a.split_mode == "index" else 1) * n * 2  # both passes fetch their chunk
-        + (0 if a.split_mode == "index" else 1)  # the split reads the source (one stream)
-        + n  # stitch 1 reads the chunk playlists
-        + n * rates.pass2_rungs  # stitch 2
+        + split_gets  # index: the index per ffprobe run and a read per seek; copy: one stream
+        + (3 * n if fanned else 1)  # ranges: index + range each, then the verdict reads the results
+        + (4 * n if index else n)  # pass 1: index + span, twice with the audio piece (copy: the chunk)
+        + (2 * n if index else n)  # pass 2
+        + n  # StitchPreview reads pass 1's results
+        + 2 * n  # StitchFinal reads both passes' results
         + math.ceil(duration_s / a.segment_s)
         + 2  # thumbnails: the lowest rung's segments and playlist, the poster's seek
     )
@@ -823,6 +1111,7 @@ def cost_breakdown(
     map_kind: str,
     map_children: list[tuple[int, float]],
     a: Assumptions,
+    parent_transitions: int | None = None,
 ) -> dict[str, float]:
     """Dollars per video. ``map_children``: (iterations, seconds each) of every Map state."""
     gb_s_price = a.lambda_gb_s_arm if a.architecture == "arm64" else a.lambda_gb_s_x86
@@ -831,7 +1120,7 @@ def cost_breakdown(
     invocations = sum(c.count for c in calls)
     lambda_usd = gb_s * gb_s_price + invocations * a.lambda_request + ephemeral * a.lambda_ephemeral_gb_s
 
-    transitions = a.parent_transitions
+    transitions = a.parent_transitions if parent_transitions is None else parent_transitions
     express_usd = 0.0
     for count, child_s in map_children:
         if map_kind == "inline":
@@ -863,61 +1152,105 @@ def _label(duration_s: float) -> str:
     return f"{duration_s / 3600:g} h" if duration_s >= 3600 else f"{duration_s / 60:g} min"
 
 
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    built: bool  # does the pipeline run like this today (for a 1-hour MP4 source)?
+    status: str  # what "built" means here, in words
+    assumptions: Assumptions
+
+
+def variants(a: Assumptions) -> list[Variant]:
+    """The as-built pipeline and its variants, each changing it as its name says."""
+    copy = dataclasses.replace(a, split_mode="copy")
+    single = dataclasses.replace(a, moderation_mode="single")
+    express = dataclasses.replace(a, express_children=True)
+    beside = dataclasses.replace(a, thumbnails_beside_pass2=True)
+    small = dataclasses.replace(a, worker_memory_mb=1769)
+    combined = dataclasses.replace(express, thumbnails_beside_pass2=True, worker_memory_mb=1769)
+    slow_s3 = dataclasses.replace(a, s3_down_mb_s=a.s3_down_mb_s / 2, s3_up_mb_s=a.s3_up_mb_s / 2)
+    return [
+        Variant("as built", True, "built (MP4/MOV/Matroska/WebM sources)", a),
+        Variant(
+            "copy split (fallback for unindexed containers)",
+            True,
+            "built: the split of MPEG-TS and other containers without an index",
+            copy,
+        ),
+        Variant(
+            "single Moderate over the whole source",
+            False,
+            "built for short sources only; not on the long path",
+            single,
+        ),
+        Variant(
+            "Express children instead of Standard", False, "not built (moto accepts only Standard)", express
+        ),
+        Variant("thumbnails beside pass 2", False, "not built", beside),
+        Variant("1,769 MB chunk workers", True, "deployment setting (infra/spec.py memory_mb): built", small),
+        Variant(
+            "Express + thumbnails beside pass 2 + 1,769 MB workers",
+            False,
+            "not built (the first two)",
+            combined,
+        ),
+        Variant("S3 at half the assumed rate", True, "sensitivity of the as built", slow_s3),
+        Variant(
+            "Lambda vCPU 30% slower than here",
+            True,
+            "sensitivity of the as built",
+            dataclasses.replace(a, lambda_cpu_relative=0.7),
+        ),
+        Variant(
+            "Lambda vCPU 50% faster than here",
+            True,
+            "sensitivity of the as built",
+            dataclasses.replace(a, lambda_cpu_relative=1.5),
+        ),
+        Variant(
+            "Rekognition quota 10 TPS instead of 50",
+            True,
+            "sensitivity of the as built (the quota varies by Region and account)",
+            dataclasses.replace(a, rekognition_tps=10.0),
+        ),
+    ]
+
+
+def _brief(p: Prediction) -> dict[str, Any]:
+    return {
+        "duration_s": p.duration_s,
+        "fanout": p.fanout,
+        "chunks": p.chunks,
+        "viewable_s": round(p.viewable_s, 1),
+        "ready_s": round(p.ready_s, 1),
+        "cost_per_source_hour_usd": round(p.cost_per_source_hour["pipeline_total"], 4),
+        "feasible": p.feasible,
+        "blockers": p.blockers,
+    }
+
+
 def model_report(m: Measured, a: Assumptions) -> dict[str, Any]:
     """Every prediction the section reports: the grid, the target, variants, a memory sweep."""
     grid = [predict(d, f, m, a) for d in DURATIONS_S for f in FANOUTS]
     target = predict(TARGET_DURATION_S, TARGET_FANOUT, m, a)
-    fanned = dataclasses.replace(a, moderation_mode="fanned")
-    grid_only = dataclasses.replace(fanned, sample_cap="global_grid")
-    best = dataclasses.replace(grid_only, split_mode="index")
-    express_best = dataclasses.replace(best, express_children=True)
-    all_fixes = dataclasses.replace(express_best, thumbnails_beside_pass2=True)
-    # (name, built?, assumptions): each changes the as-built pipeline as its name says
-    variants: list[tuple[str, bool, Assumptions]] = [
-        ("as built", True, a),
-        ("Moderate fanned out per range, 1 fps per range", False, fanned),
-        (
-            "Moderate fanned out, per-video interval",
-            False,
-            dataclasses.replace(fanned, sample_cap="per_video"),
-        ),
-        ("Moderate fanned out on one global frame grid", False, grid_only),
-        ("split by index (workers seek the source)", False, dataclasses.replace(a, split_mode="index")),
-        ("split uploads each chunk as it cuts", False, dataclasses.replace(a, split_io_overlap=True)),
-        ("Express children instead of Standard", False, dataclasses.replace(a, express_children=True)),
-        ("thumbnails beside pass 2", False, dataclasses.replace(a, thumbnails_beside_pass2=True)),
-        ("split by index + global frame grid", False, best),
-        ("split by index + global frame grid + Express", False, express_best),
-        ("the same + thumbnails beside pass 2", False, all_fixes),
-        ("the same with 1769 MB workers", False, dataclasses.replace(all_fixes, worker_memory_mb=1769)),
-        (
-            "as built, pass 2 in its own function (cold again)",
-            False,
-            dataclasses.replace(a, pass2_same_function=False),
-        ),
-        (
-            "as built, S3 at half the assumed rate",
-            True,
-            dataclasses.replace(a, s3_down_mb_s=a.s3_down_mb_s / 2, s3_up_mb_s=a.s3_up_mb_s / 2),
-        ),
-        ("as built, Lambda vCPU 30% slower than here", True, dataclasses.replace(a, lambda_cpu_relative=0.7)),
-        ("as built, Lambda vCPU 50% faster than here", True, dataclasses.replace(a, lambda_cpu_relative=1.5)),
-        ("as built on arm64 (same speed assumed)", False, dataclasses.replace(a, architecture="arm64")),
-    ]
     variant_rows = []
-    for name, built, assumptions in variants:
-        v = predict(TARGET_DURATION_S, TARGET_FANOUT, m, assumptions)
+    for variant in variants(a):
+        v = predict(TARGET_DURATION_S, TARGET_FANOUT, m, variant.assumptions)
         variant_rows.append(
             {
-                "variant": name,
-                "built": built,
+                "variant": variant.name,
+                "built": variant.built,
+                "status": variant.status,
                 "viewable_s": round(v.viewable_s, 1),
                 "ready_s": round(v.ready_s, 1),
                 "cost_per_source_hour_usd": round(v.cost_per_source_hour["pipeline_total"], 4),
+                "target_met": v.feasible and v.viewable_s < TARGET_VIEWABLE_S and v.ready_s < TARGET_READY_S,
                 "feasible": v.feasible,
                 "blockers": v.blockers,
             }
         )
+    copy = dataclasses.replace(a, split_mode="copy")
+    copy_grid = [_brief(predict(d, f, m, copy)) for d in DURATIONS_S for f in FANOUTS]
     # As deployed with the defaults: CHUNK_TARGET_SECONDS = 60 s, MAP_MAX_CONCURRENCY = 1000
     defaults = [
         predict(d, min(DEFAULT_MAP_MAX_CONCURRENCY, math.ceil(d / DEFAULT_CHUNK_TARGET_S)), m, a)
@@ -944,16 +1277,19 @@ def model_report(m: Measured, a: Assumptions) -> dict[str, Any]:
             "fanout": TARGET_FANOUT,
             "viewable_s": round(target.viewable_s, 1),
             "viewable_target_s": TARGET_VIEWABLE_S,
-            "viewable_met": target.viewable_s < TARGET_VIEWABLE_S,
+            "viewable_met": target.feasible and target.viewable_s < TARGET_VIEWABLE_S,
             "ready_s": round(target.ready_s, 1),
             "ready_target_s": TARGET_READY_S,
-            "ready_met": target.ready_s < TARGET_READY_S,
+            "ready_met": target.feasible and target.ready_s < TARGET_READY_S,
             "steps_s": {k: round(v, 2) for k, v in target.steps_s.items()},
+            "workers_s": {k: round(v, 2) for k, v in target.workers_s.items()},
+            "cost_per_source_hour_usd": {k: round(v, 4) for k, v in target.cost_per_source_hour.items()},
             "feasible": target.feasible,
             "blockers": target.blockers,
         },
         "defaults_60s_chunks": [d.to_dict() for d in defaults],
         "variants_1h_1000": variant_rows,
+        "copy_split_grid": copy_grid,
         "memory_sweep_1h_1000": sweep,
     }
 
@@ -975,12 +1311,14 @@ def _rows(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    memory = report["assumptions"]["worker_memory_mb"]["value"]
-    children = "Express" if report["assumptions"]["express_children"]["value"] else "Standard"
-    moderation = report["assumptions"]["moderation_mode"]["value"]
+    assumptions = report["assumptions"]
+    memory = assumptions["worker_memory_mb"]["value"]
+    children = "Express" if assumptions["express_children"]["value"] else "Standard"
     lines = [
-        f"Scale model, as built (1080p source, worker memory {memory} MB, Moderate {moderation}, "
-        f"Distributed Map children {children}); fan-out F = CHUNK_TARGET_SECONDS set for F chunks",
+        f"Scale model, as built (1080p MP4 source; split by {assumptions['split_mode']['value']}, "
+        f"Moderate {assumptions['moderation_mode']['value']} ({assumptions['sample_cap']['value']}), "
+        f"workers {memory} MB, Distributed Map children {children}); "
+        "fan-out F = CHUNK_TARGET_SECONDS set for F chunks",
         "",
         *_rows(report["predictions"]),
         "",
@@ -995,14 +1333,24 @@ def format_report(report: dict[str, Any]) -> str:
         f"(< {t['ready_target_s']:g} s: {'met' if t['ready_met'] else 'NOT met'})"
         + ("" if t.get("feasible", True) else "; infeasible: " + "; ".join(t["blockers"])),
         "  steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in t["steps_s"].items()),
+        "  one worker: " + ", ".join(f"{k} {v:.2f}s" for k, v in t.get("workers_s", {}).items()),
         "",
         "Variants at 1 h, 1000-way:",
     ]
     for v in report["variants_1h_1000"]:
         built = "built" if v.get("built") else "NOT built"
         lines.append(
-            f"  {v['variant']:<52} {built:<9} viewable {v['viewable_s']:>6.1f}s  READY {v['ready_s']:>6.1f}s"
+            f"  {v['variant']:<55} {built:<9} viewable {v['viewable_s']:>6.1f}s  READY {v['ready_s']:>6.1f}s"
             f"  ${v['cost_per_source_hour_usd']:.3f}/src-h{'' if v['feasible'] else '  (infeasible)'}"
+            f"  [{v.get('status', '')}]"
+        )
+    lines.append("")
+    lines.append("Copy split (the fallback for containers without an index):")
+    for c in report.get("copy_split_grid", []):
+        lines.append(
+            f"  {_label(c['duration_s']):>6} x{c['fanout']:<5} viewable {c['viewable_s']:>7.1f}s"
+            f"  READY {c['ready_s']:>7.1f}s  ${c['cost_per_source_hour_usd']:.3f}/src-h"
+            + ("" if c["feasible"] else "  infeasible: " + "; ".join(c["blockers"]))
         )
     lines.append("")
     lines.append("Worker memory at 1 h, 1000-way:")
@@ -1012,6 +1360,50 @@ def format_report(report: dict[str, Any]) -> str:
             f"  READY {s['ready_s']:>6.1f}s  ${s['cost_per_source_hour_usd']:.3f}/src-h"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers of the measurement (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def fit_fixed_and_slope(
+    cpu_a: float, seconds_a: float, cpu_b: float, seconds_b: float
+) -> tuple[float, float]:
+    """(fixed CPU per run, CPU per source second) through two runs of different lengths.
+
+    Noise that makes the longer run no dearer leaves no fixed part to separate: all slope then.
+    """
+    if seconds_b <= seconds_a:
+        raise ValueError("the second run must be the longer one")
+    slope = (cpu_b - cpu_a) / (seconds_b - seconds_a)
+    if slope <= 0:
+        return 0.0, cpu_b / seconds_b
+    return max(0.0, cpu_a - slope * seconds_a), slope
+
+
+_fit = fit_fixed_and_slope
+
+
+def mp4_box_sizes(path: Path) -> dict[str, int]:
+    """Sizes of an MP4's top-level boxes (ftyp, moov, mdat...), read from their headers."""
+    sizes: dict[str, int] = {}
+    end = path.stat().st_size
+    with path.open("rb") as fh:
+        offset = 0
+        while offset + 8 <= end:
+            fh.seek(offset)
+            size, kind = struct.unpack(">I4s", fh.read(8))
+            if size == 1:  # a 64-bit size follows the type
+                (size,) = struct.unpack(">Q", fh.read(8))
+            elif size == 0:  # the box runs to the end of the file
+                size = end - offset
+            if size < 8:
+                raise ValueError(f"{path}: broken box header at byte {offset}")
+            name = kind.decode("latin-1")
+            sizes[name] = sizes.get(name, 0) + size
+            offset += size
+    return sizes
 
 
 # --------------------------------------------------------------------------------------------
@@ -1056,6 +1448,20 @@ def _concat_copy(inputs: list[Path], out: Path) -> Path:
 DEFAULT_PARALLEL_EFFICIENCY = 0.75  # used when the machine was too busy to measure it
 
 
+def generate_small_source(path: Path, seconds: int) -> Path:
+    """The bench source's structure (30 fps H.264 + 48 kHz AAC, +faststart) at 160x90: an MP4
+    whose index is as long as the real one's, but quick to make and to concatenate to an hour."""
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error",
+         "-f", "lavfi", "-i", f"testsrc2=size=160x90:rate=30:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+         "-c:v", "libx264", "-preset", "veryfast", "-b:v", "100k", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Measured, dict[str, Any]]:
     """Measure on this machine; returns the model's inputs and the raw runs behind them.
 
@@ -1063,6 +1469,7 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
     of the pinned ffmpeg, not its wall time, and every figure is the minimum of its repeats.
     """
     from functions.moderation.logic.frames import sample_frames
+    from functions.pipeline.logic import audio_pieces, chunked
     from functions.pipeline.logic.ladder import choose_ladder
     from functions.pipeline.logic.probe import ProbeLimits, probe
     from functions.pipeline.logic.thumbnails import make_storyboard
@@ -1077,7 +1484,9 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
     load_before = os.getloadavg()
     raw: dict[str, Any] = {"repeats": repeats, "cpus": len(cpus), "runs": {}}
     work = Path(tempfile.mkdtemp(prefix="vod-scale-model-"))
-    short, long_ = 4, 8  # chunk lengths: two points separate the per-chunk fixed cost from the slope
+    # Chunk lengths: two points separate the per-chunk fixed cost from the slope (2 s and 8 s: far
+    # enough apart that the noise of a shared machine does not swamp the fixed part)
+    short, long_ = 2, 8
     try:
         chunks = {n: generate_source(work / f"chunk-{n}s.mp4", seconds=n) for n in (short, long_)}
         limits = ProbeLimits(
@@ -1105,20 +1514,22 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
                 (out / rung.name).mkdir(parents=True, exist_ok=True)
             return _timed(partial(subprocess.run, argv, check=True, stdout=subprocess.DEVNULL))
 
+        # The lengths alternate, so that a busy spell of the shared machine slows both alike
         cpu_s: dict[tuple[int, int], float] = {}
         for pass_no in (1, 2):
-            for length in (short, long_):
-                runs = []
-                with _pinned(one_core):
-                    for r in range(repeats):
+            runs: dict[int, list[tuple[float, float]]] = {short: [], long_: []}
+            with _pinned(one_core):
+                for r in range(repeats):
+                    for length in (short, long_):
                         out = work / f"p{pass_no}-{length}-{r}"
-                        runs.append(encode(pass_no, length, out))
+                        runs[length].append(encode(pass_no, length, out))
                         if not (pass_no == 1 and length == long_ and r == 0):
                             shutil.rmtree(out, ignore_errors=True)  # keep one lowest rung (storyboard)
+            for length in (short, long_):
                 raw["runs"][f"pass{pass_no}_{length}s_one_core_wall_cpu"] = [
-                    [round(w, 3), round(c, 3)] for w, c in runs
+                    [round(w, 3), round(c, 3)] for w, c in runs[length]
                 ]
-                cpu_s[(pass_no, length)] = min(c for _, c in runs)
+                cpu_s[(pass_no, length)] = min(c for _, c in runs[length])
                 log(f"  pass {pass_no}, {length} s chunk, one core: {cpu_s[(pass_no, length)]:.2f} CPU s")
 
         # All cores, once: how much of a second vCPU ffmpeg turns into speed (a busy machine spoils it)
@@ -1134,33 +1545,31 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
         )
 
         def fit(pass_no: int) -> tuple[float, float]:
-            a, b = cpu_s[(pass_no, short)], cpu_s[(pass_no, long_)]
-            slope = (b - a) / (long_ - short)
-            if slope <= 0:  # noise: no fixed part to separate
-                return 0.0, b / long_
-            return max(0.0, a - slope * short), slope
+            return _fit(cpu_s[(pass_no, short)], short, cpu_s[(pass_no, long_)], long_)
 
         (p1_fixed, p1_slope), (p2_fixed, p2_slope) = fit(1), fit(2)
 
-        # Moderation's frame sampling decodes every frame of its range (one core)
-        samples = []
+        # Moderation's frame sampling decodes every frame of its range (one core): 2 s and 8 s
+        sample_runs: dict[int, list[float]] = {short: [], long_: []}
         with _pinned(one_core):
             for r in range(repeats):
-                out = work / f"frames-{r}"
-                out.mkdir()
-                sampling = partial(
-                    sample_frames,
-                    str(chunks[long_]),
-                    out,
-                    duration=float(long_),
-                    fps=settings.frame_sample_fps,
-                    scene_threshold=settings.frame_scene_threshold,
-                    max_samples=settings.frame_max_samples,
-                    ffmpeg=settings.ffmpeg_path,
-                )
-                samples.append(_timed(sampling)[1])
-        sample_cpu = min(samples) / long_
-        log(f"  moderation sampling: {sample_cpu:.3f} CPU s per source s")
+                for length in (short, long_):
+                    out = work / f"frames-{length}-{r}"
+                    out.mkdir()
+                    sampling = partial(
+                        sample_frames,
+                        str(chunks[length]),
+                        out,
+                        duration=float(length),
+                        fps=settings.frame_sample_fps,
+                        scene_threshold=settings.frame_scene_threshold,
+                        max_samples=settings.frame_max_samples,
+                        ffmpeg=settings.ffmpeg_path,
+                    )
+                    sample_runs[length].append(_timed(sampling)[1])
+        sample_cpu_s = {length: min(values) for length, values in sample_runs.items()}
+        sample_fixed, sample_cpu = _fit(sample_cpu_s[short], short, sample_cpu_s[long_], long_)
+        log(f"  moderation sampling: {sample_fixed:.2f} CPU s + {sample_cpu:.3f} CPU s per source s")
 
         # Split: stream copy of a longer file into 4-second chunks at its keyframes
         long_source = _concat_copy([chunks[long_]] * 15, work / "long.mp4")
@@ -1211,6 +1620,77 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
         probe_s = min(c for _, c in probe_runs)
         log(f"  probe (local) {probe_s:.2f} CPU s; handler cold import {import_s:.2f} CPU s")
 
+        # The audio piece of a chunk (audio_pieces.encode_piece: the pass-1 worker's second ffmpeg),
+        # read from the 120 s source like a worker reads its span: 4 s and 100 s of it, one core
+        long_probe = probe(str(long_source), size_bytes=None, limits=limits)
+        assert long_probe.audio is not None
+        audio_spans = {4.0: (64.0, 68.0), 100.0: (8.0, 108.0)}
+        pieces = {
+            seconds: audio_pieces.piece_for_span(
+                start, end, first=False, last=False, origin=0.0, source_rate=long_probe.audio.sample_rate
+            )
+            for seconds, (start, end) in audio_spans.items()
+        }
+        audio_runs: dict[float, list[float]] = {seconds: [] for seconds in audio_spans}
+        with _pinned(one_core):
+            for r in range(repeats):
+                for seconds, piece in pieces.items():
+                    encode_audio = partial(
+                        audio_pieces.encode_piece,
+                        str(long_source),
+                        piece,
+                        work / f"audio-{seconds:g}-{r}",
+                        long_probe,
+                        segment_seconds=settings.segment_seconds,
+                        ffmpeg=settings.ffmpeg_path,
+                        timeout=600,
+                    )
+                    audio_runs[seconds].append(_timed(encode_audio)[1])
+        audio_cpu_s = {seconds: min(values) for seconds, values in audio_runs.items()}
+        audio_fixed, audio_slope = _fit(audio_cpu_s[4.0], 4.0, audio_cpu_s[100.0], 100.0)
+        log(f"  audio piece: {audio_fixed:.2f} CPU s + {audio_slope:.4f} CPU s per source s")
+
+        # The split by index: ffprobe runs on an 8 s and a 1-hour MP4 of the same structure (30 fps
+        # H.264 + 48 kHz AAC, small frames so the hour is quick to make): opening the file (the
+        # index parsed whole) and the seeks of chunked.keyframes_at_or_before for 4 s chunks
+        small = generate_small_source(work / "small-8s.mp4", seconds=long_)
+        hour = _concat_copy([small] * int(HOUR / long_), work / "small-hour.mp4")
+        hour_probe = probe(str(hour), size_bytes=None, limits=limits)
+        small_probe = probe(str(small), size_bytes=None, limits=limits)
+
+        def open_once(path: Path, info: Any) -> Callable[[], object]:
+            return partial(chunked.source_times, str(path), info, ffprobe=settings.ffprobe_path, timeout=120)
+
+        opens = {
+            "8s": [_timed(open_once(small, small_probe))[1] for _ in range(5)],
+            "1h": [_timed(open_once(hour, hour_probe))[1] for _ in range(5)],
+        }
+        ffprobe_cpu = min(opens["8s"])
+        parse_per_s = max(0.0, (min(opens["1h"]) - ffprobe_cpu) / (HOUR - long_))
+        targets = [float(t) for t in range(4, int(HOUR) - 1, 4)]  # 899 boundaries of 4 s chunks
+        processes = min(chunked.PROBE_PROCESSES, len(targets))
+        seek_runs = []
+        for _ in range(repeats):
+            seeking = partial(
+                chunked.keyframes_at_or_before,
+                str(hour),
+                targets,
+                hour_probe,
+                ffprobe=settings.ffprobe_path,
+                timeout=300,
+            )
+            seek_runs.append(_timed(seeking))
+        seeks_cpu = min(c for _, c in seek_runs)
+        seek_cpu = max(0.0, (seeks_cpu - processes * min(opens["1h"])) / len(targets))
+        log(
+            f"  ffprobe: {ffprobe_cpu:.3f} CPU s to open, {parse_per_s * HOUR:.3f} CPU s per source hour"
+            f" of index, {seek_cpu * 1000:.2f} ms per seek ({len(targets)} seeks in {processes} runs:"
+            f" {seeks_cpu:.2f} CPU s)"
+        )
+        moov = {"small_1h_concat": mp4_box_sizes(hour).get("moov", 0)}
+        if BENCH_SOURCE_CACHE.exists():
+            moov["bench_600s_source"] = mp4_box_sizes(BENCH_SOURCE_CACHE).get("moov", 0)
+
         measured = Measured(
             pass1_cpu_s_per_source_s=p1_slope,
             pass1_fixed_cpu_s=p1_fixed,
@@ -1221,8 +1701,14 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
             import_s=import_s,
             probe_local_s=probe_s,
             sample_cpu_s_per_source_s=sample_cpu,
+            sample_fixed_cpu_s=sample_fixed,
             storyboard_fixed_s=board_fixed,
             storyboard_s_per_source_s=board_slope,
+            audio_cpu_s_per_source_s=audio_slope,
+            audio_fixed_cpu_s=audio_fixed,
+            ffprobe_cpu_s=ffprobe_cpu,
+            index_parse_cpu_s_per_source_s=parse_per_s,
+            seek_cpu_s=seek_cpu,
         )
 
         def pairs(runs: list[tuple[float, float]]) -> list[list[float]]:
@@ -1243,6 +1729,15 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
             import_runs_wall_cpu=pairs(imports),
             python_start_runs_wall_cpu=pairs(bare),
             storyboard_cpu_s={f"{k:g}": round(v, 3) for k, v in boards.items()},
+            sampling_cpu_s={f"{k}s": round(v, 3) for k, v in sample_cpu_s.items()},
+            audio_piece_cpu_s={f"{k:g}s": round(v, 3) for k, v in audio_cpu_s.items()},
+            ffprobe_open_cpu_s={k: [round(c, 4) for c in v] for k, v in opens.items()},
+            index_seeks_1h_4s_chunks={
+                "targets": len(targets),
+                "ffprobe_runs": processes,
+                "runs_wall_cpu": pairs(seek_runs),
+            },
+            moov_bytes=moov,
             load_average_before=round(load_before[0], 2),
             load_average_after=round(os.getloadavg()[0], 2),
             wall_s=round(time.monotonic() - started, 1),
@@ -1257,10 +1752,12 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
 
 def bench_section(*, repeats: int = 2, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``scale_model`` section of bench.json: measurements (or reused ones) and the model."""
-    if reuse and "measured" in reuse:
+    if reuse and "measured" in reuse and not Measured.missing_fields(reuse["measured"]):
         measured = Measured.from_dict(reuse["measured"])
         raw = reuse.get("measurement", {})
     else:
+        if reuse:
+            print("the stored measurements lack some inputs: measuring", file=sys.stderr)
         measured, raw = measure(repeats=repeats)
     report = model_report(measured, Assumptions())
     report["measurement"] = raw
