@@ -53,7 +53,6 @@ FRAME = 1024  # samples per AAC-LC frame
 MIN_PRE_ROLL_FRAMES = 4  # ~85 ms: the encoder and the source's decoder settle within it
 POST_ROLL_FRAMES = 2
 _ADTS_HEADER = 7
-_STDERR_LINES_IN_ERROR = 6
 
 
 def grid_frames(source_rate: int) -> int:
@@ -200,15 +199,9 @@ def encode_piece(
 
 
 def _run(argv: list[str], timeout: float, what: str) -> None:
-    try:
-        result = ffmpeg_run.run(argv, timeout=timeout)
-    except ffmpeg_run.RunTimeout as exc:
-        raise MediaFailed("transcode_timeout", f"{what} did not finish within {timeout:g} s") from exc
-    except OSError as exc:
-        raise MediaFailed("transcode_failed", f"cannot run ffmpeg: {exc}") from exc
-    if result.returncode != 0:
-        tail = " | ".join(result.stderr_tail.strip().splitlines()[-_STDERR_LINES_IN_ERROR:])
-        raise MediaFailed("transcode_failed", f"{what}: ffmpeg exited with {result.returncode}: {tail}")
+    ffmpeg_run.run_or_fail(
+        argv, timeout=timeout, what=what, reason="transcode_failed", timeout_reason="transcode_timeout"
+    )
 
 
 def _rung() -> Rung:

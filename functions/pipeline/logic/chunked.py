@@ -59,7 +59,6 @@ _LIST_NAME = "chunks.csv"
 # A chunk's last segment may run this much past the segment length rather than leave a sliver.
 MIN_TAIL_SECONDS = 1.0
 _EPSILON = 0.001
-_STDERR_LINES_IN_ERROR = 8
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,6 @@ class SplitResult:
 
 def chunk_dir_name(index: int) -> str:
     return f"c{index:05d}"
-
-
-def _fail(what: str, result: ffmpeg_run.CompletedRun, reason: str) -> MediaFailed:
-    tail = "\n".join(result.stderr_tail.splitlines()[-_STDERR_LINES_IN_ERROR:])
-    return MediaFailed(reason, f"{what}: ffmpeg exited with status {result.returncode}: {tail}")
 
 
 def build_split_command(
@@ -202,14 +196,10 @@ def split_source(
         target_seconds=target_seconds, segment_seconds=segment_seconds, ffmpeg=ffmpeg,
     )  # fmt: skip
     tracker = ProgressTracker(probe.duration, on_progress)
-    try:
-        result = ffmpeg_run.run(argv, timeout=timeout, on_progress_line=tracker.feed)
-    except ffmpeg_run.RunTimeout as exc:
-        raise MediaFailed("split_timeout", f"splitting did not finish within {timeout:g} s") from exc
-    except OSError as exc:
-        raise MediaFailed("split_failed", f"cannot run ffmpeg: {exc}") from exc
-    if result.returncode != 0:
-        raise _fail("splitting the source", result, "split_failed")
+    ffmpeg_run.run_or_fail(
+        argv, timeout=timeout, what="splitting the source", reason="split_failed",
+        timeout_reason="split_timeout", on_progress_line=tracker.feed,
+    )  # fmt: skip
     listing = out_dir / _LIST_NAME
     chunks = parse_chunk_list(listing.read_text() if listing.exists() else "", probe.duration)
     listing.unlink(missing_ok=True)  # out_dir now holds the chunks and nothing else
@@ -238,14 +228,10 @@ class SourceTimes:
 
 
 def _ffprobe_json(argv: list[str], timeout: float) -> dict[str, Any]:
-    try:
-        result = ffmpeg_run.run(argv, timeout=timeout, capture_stdout=True)
-    except ffmpeg_run.RunTimeout as exc:
-        raise MediaFailed("split_timeout", f"reading the source's index took over {timeout:g} s") from exc
-    except OSError as exc:
-        raise MediaFailed("split_failed", f"cannot run ffprobe: {exc}") from exc
-    if result.returncode != 0:
-        raise _fail("reading the source's index", result, "split_failed")
+    result = ffmpeg_run.run_or_fail(
+        argv, timeout=timeout, what="reading the source's index", reason="split_failed",
+        timeout_reason="split_timeout", capture_stdout=True,
+    )  # fmt: skip
     try:
         data = json.loads(result.stdout or b"{}")
     except ValueError as exc:
@@ -428,14 +414,10 @@ def _run_encode(
     on_progress: Callable[[float], None] | None,
 ) -> None:
     tracker = ProgressTracker(duration, on_progress)
-    try:
-        result = ffmpeg_run.run(argv, timeout=timeout, on_progress_line=tracker.feed)
-    except ffmpeg_run.RunTimeout as exc:
-        raise MediaFailed("transcode_timeout", f"{what} did not finish within {timeout:g} s") from exc
-    except OSError as exc:
-        raise MediaFailed("transcode_failed", f"cannot run ffmpeg: {exc}") from exc
-    if result.returncode != 0:
-        raise _fail(what, result, "transcode_failed")
+    ffmpeg_run.run_or_fail(
+        argv, timeout=timeout, what=what, reason="transcode_failed",
+        timeout_reason="transcode_timeout", on_progress_line=tracker.feed,
+    )  # fmt: skip
     tracker.finish()
 
 

@@ -148,3 +148,32 @@ def run(
             _kill_group(proc)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def run_or_fail(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    reason: str,
+    timeout_reason: str | None = None,
+    on_progress_line: Callable[[str], None] | None = None,
+    capture_stdout: bool = False,
+    stderr_lines: int = 8,
+) -> CompletedRun:
+    """:func:`run`, with every way it can go wrong turned into a :class:`MediaFailed` that says
+    ``what`` was being done: ``reason`` (``timeout_reason`` for the deadline) and stderr's tail."""
+    from functions.shared.errors import MediaFailed  # the runner itself knows nothing of the domain
+
+    try:
+        result = run(argv, timeout=timeout, on_progress_line=on_progress_line, capture_stdout=capture_stdout)
+    except RunTimeout as exc:
+        raise MediaFailed(timeout_reason or reason, f"{what} did not finish within {timeout:g} s") from exc
+    except OSError as exc:
+        raise MediaFailed(reason, f"cannot run {os.path.basename(argv[0])}: {exc}") from exc
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr_tail.splitlines()[-stderr_lines:])
+        raise MediaFailed(
+            reason, f"{what}: {os.path.basename(argv[0])} exited with status {result.returncode}: {tail}"
+        )
+    return result

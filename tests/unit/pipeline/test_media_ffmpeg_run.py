@@ -108,3 +108,26 @@ def test_a_failing_callback_does_not_leave_the_process_running() -> None:
     # Then the process was killed
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)
+
+
+def test_run_or_fail_turns_every_failure_into_a_reasoned_media_failure() -> None:
+    from functions.shared.errors import MediaFailed
+
+    ok = ffmpeg_run.run_or_fail(
+        ["sh", "-c", "echo out"], timeout=5, what="echoing", reason="r", capture_stdout=True
+    )
+    assert ok.stdout == b"out\n"
+    with pytest.raises(MediaFailed) as failed:
+        ffmpeg_run.run_or_fail(
+            ["sh", "-c", "echo bad input >&2; exit 3"], timeout=5, what="cutting", reason="cut_failed"
+        )
+    assert failed.value.reason == "cut_failed"
+    assert "cutting: sh exited with status 3" in str(failed.value) and "bad input" in str(failed.value)
+    with pytest.raises(MediaFailed) as late:
+        ffmpeg_run.run_or_fail(
+            ["sleep", "5"], timeout=0.2, what="waiting", reason="r", timeout_reason="too_slow"
+        )
+    assert late.value.reason == "too_slow" and "did not finish within 0.2 s" in str(late.value)
+    with pytest.raises(MediaFailed) as missing:
+        ffmpeg_run.run_or_fail(["/nonexistent/ffmpeg"], timeout=5, what="x", reason="no_tool")
+    assert missing.value.reason == "no_tool" and "cannot run ffmpeg" in str(missing.value)
