@@ -524,10 +524,15 @@ def encode_chunk_audio(
 
 def stitched_audio(parts: Sequence[ChunkRendition], playlist_path: Path) -> AudioOutput:
     """BANDWIDTH/AVERAGE-BANDWIDTH of the audio rendition stitched from its pieces."""
+    peak, average = _stitched_bitrates(parts)
+    return AudioOutput(bandwidth=peak, average_bandwidth=average, playlist_path=playlist_path)
+
+
+def _stitched_bitrates(parts: Sequence[ChunkRendition]) -> tuple[int, int]:
+    """Peak and average bitrate over every segment of a stitched playlist's parts."""
     segments = [s for part in parts for s in part.segments]
     target = max(math.ceil(s.duration - _EPSILON) for s in segments)
-    peak, average = peak_and_average_bitrate(target, segments)
-    return AudioOutput(bandwidth=peak, average_bandwidth=average, playlist_path=playlist_path)
+    return peak_and_average_bitrate(target, segments)
 
 
 def _audio_rung() -> Rung:
@@ -568,9 +573,7 @@ def stitched_rendition(
     audio: AudioOutput | None,
 ) -> RenditionOutput:
     """BANDWIDTH/AVERAGE-BANDWIDTH/CODECS of a stitched rung, audio included when there is audio."""
-    segments = [s for part in parts for s in part.segments]
-    target = max(math.ceil(s.duration - _EPSILON) for s in segments)
-    peak, average = peak_and_average_bitrate(target, segments)
+    peak, average = _stitched_bitrates(parts)
     codecs = parts[0].codecs
     if audio is not None:
         peak += audio.bandwidth
