@@ -222,6 +222,7 @@ class EmbeddedStack:
         ).raise_for_status()
         lambda_runtime.install()
         moto_patches.make_dynamodb_writes_atomic()
+        moto_patches.make_stop_execution_wait_for_start()
 
         s3 = self.client("s3")
         self.edge = LocalEdge(
