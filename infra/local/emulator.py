@@ -223,6 +223,7 @@ class EmbeddedStack:
         lambda_runtime.install()
         moto_patches.make_dynamodb_writes_atomic()
         moto_patches.make_stop_execution_wait_for_start()
+        moto_patches.make_s3_ranged_reads_lazy()
 
         s3 = self.client("s3")
         self.edge = LocalEdge(
