@@ -49,7 +49,9 @@ def make_stop_execution_wait_for_start() -> None:
 
     moto's ASL interpreter builds an execution's environment on the execution's own thread, after
     parsing the definition; until then the worker's ``env`` is None and StopExecution raised
-    AttributeError (a 500 to the caller). The patched stop waits for the environment first.
+    AttributeError (a 500 to the caller). Once the environment exists, its program state stays
+    None until the first state is entered, and a stop in that window was silently ignored: the
+    execution ran on to the end. The patched stop waits until the program is running.
     """
     global _stop_applied
     if _stop_applied:
@@ -60,9 +62,13 @@ def make_stop_execution_wait_for_start() -> None:
 
     original = ExecutionWorker.stop
 
+    def started(worker: Any) -> bool:
+        env = getattr(worker, "env", None)
+        return env is not None and getattr(env, "_program_state", None) is not None
+
     def stop(self: Any, *args: Any, **kwargs: Any) -> Any:
         deadline = time.monotonic() + _STOP_WAIT_SECONDS
-        while getattr(self, "env", None) is None and time.monotonic() < deadline:
+        while not started(self) and time.monotonic() < deadline:
             time.sleep(0.01)
         return original(self, *args, **kwargs)
 

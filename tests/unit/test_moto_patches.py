@@ -12,30 +12,37 @@ import boto3
 import pytest
 import requests
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from infra.local import moto_patches
 
 
 class _Env:
+    """moto's Environment as StopExecution sees it: a stop before the program runs is ignored."""
+
     def __init__(self) -> None:
+        self._program_state: object | None = None
         self.stopped: list[dict[str, Any]] = []
 
     def set_stop(self, **kwargs: Any) -> None:
-        self.stopped.append(kwargs)
+        if self._program_state is not None:
+            self.stopped.append(kwargs)
 
 
-def test_stop_on_an_execution_whose_environment_is_not_built_yet_waits_and_stops_it() -> None:
+def test_stop_on_an_execution_that_has_not_started_running_waits_and_stops_it() -> None:
     moto_patches.make_stop_execution_wait_for_start()
     worker = ExecutionWorker.__new__(ExecutionWorker)
     worker.env = None
     env = _Env()
 
-    def build_later() -> None:
-        time.sleep(0.3)
-        worker.env = env  # type: ignore[assignment]
+    def start_later() -> None:
+        time.sleep(0.2)
+        worker.env = env  # type: ignore[assignment]  # the environment is built ...
+        time.sleep(0.2)
+        env._program_state = ProgramRunning()  # ... and then the first state is entered
 
-    threading.Thread(target=build_later).start()
+    threading.Thread(target=start_later).start()
     worker.stop(stop_date=None, error="Operator", cause="test")  # type: ignore[arg-type]
     assert env.stopped == [{"stop_date": None, "cause": "test", "error": "Operator"}]
 
