@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.local import py311
+
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -24,6 +26,10 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 # jsii (CDK) prints a banner about Node 20 at exit; it is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+# CPython 3.11's ast.parse is not safe across threads (infra/local/py311.py); the embedded stack's
+# threads and hypothesis both parse in one test process.
+py311.serialize_ast_parse()
 
 
 def make_clip(

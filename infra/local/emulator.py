@@ -21,7 +21,7 @@ import requests
 from botocore.config import Config
 
 from infra import spec
-from infra.local import lambda_runtime, moto_patches, provision
+from infra.local import lambda_runtime, moto_patches, provision, py311
 from infra.local.edge import LocalEdge
 from infra.local.http_front import ApiFront
 from infra.local.keys import CloudFrontKeys, LocalIssuer, state_dir
@@ -224,6 +224,7 @@ class EmbeddedStack:
         moto_patches.make_dynamodb_writes_atomic()
         moto_patches.make_stop_execution_wait_for_start()
         moto_patches.make_s3_ranged_reads_lazy()
+        py311.serialize_ast_parse()
 
         s3 = self.client("s3")
         self.edge = LocalEdge(
