@@ -22,12 +22,19 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("cli-state")
-    env = {**os.environ, "VOD_STATE_DIR": str(state), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    # PYTHONFAULTHANDLER: if it hangs, SIGABRT makes it print every thread's stack to stderr
+    env = {
+        **os.environ,
+        "VOD_STATE_DIR": str(state),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYTHONFAULTHANDLER": "1",
+    }
     env.pop("AWS_ENDPOINT_URL", None)
+    stderr_path = state / "local-up.stderr"
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "local", "up", "--api-port", str(free_port()),
          "--cdn-port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=stderr_path.open("w"), text=True, env=env,
     )  # fmt: skip
     assert proc.stdout is not None
     lines: dict[str, str] = {}
@@ -41,7 +48,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     yield {"api": lines["API"], "cdn": lines["CDN"], "state": str(state), "pid": str(proc.pid)}
     # Then a SIGTERM stops it cleanly, with exit code 0
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait(timeout=30)
+        pytest.fail("vod local up did not stop within 60 s of SIGTERM:\n" + stderr_path.read_text()[-12000:])
+    assert code == 0
     assert not (state / "endpoints.json").exists()
 
 
