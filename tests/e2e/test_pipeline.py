@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -293,16 +294,18 @@ def test_an_aborted_execution_is_marked_failed_by_the_safety_net(
     import functions.pipeline.handlers.handle_probe as probe_handler
 
     original = probe_handler.probe_step
+    probing = threading.Event()
 
     def slow(**kwargs: Any) -> Any:
+        probing.set()
         time.sleep(2)
         return original(**kwargs)
 
     monkeypatch.setattr(probe_handler, "probe_step", slow)
     video_id = client.upload(small_clip, "aborted")
-    deadline = time.monotonic() + 60  # a loaded machine can take a while from upload to start
-    while not client.executions_for(video_id) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    # Stop it while a task is running, as an operator would. (moto, unlike AWS, can end an
+    # execution stopped at the very moment a task starts FAILED instead of ABORTED.)
+    assert probing.wait(60), "the execution never reached Probe"
     [run] = client.executions_for(video_id)
     stack.client("stepfunctions").stop_execution(
         executionArn=run["executionArn"], error="Operator", cause="test"
