@@ -1,6 +1,7 @@
 """Where moto differs from AWS in ways our correctness depends on, the embedded mode corrects it.
 
-Step Functions: see ``make_stop_execution_wait_for_start``.
+Step Functions: see ``make_stop_execution_wait_for_start``. S3 ranged reads: see
+``make_s3_ranged_reads_lazy``.
 
 DynamoDB evaluates a write's condition and applies the write atomically; moto's server handles
 requests on several threads and does not, so two concurrent conditional writes can both pass.
@@ -162,10 +163,12 @@ def make_s3_ranged_reads_lazy() -> None:
         return _whole_value(self)
 
     def key_response(self: Any, request: Any, full_url: str, *args: Any, **kwargs: Any) -> Any:
+        range_header = request.headers.get("range") or ""
         ranged = (
             has_request_context()  # moto's HTTP server, not its in-process botocore stub
             and request.method == "GET"
-            and "," not in (request.headers.get("range") or ",")
+            and range_header != ""
+            and "," not in range_header  # S3 answers a multi-range GET with the whole object
         )
         if not ranged:
             return original_key_response(self, request, full_url, *args, **kwargs)
