@@ -57,6 +57,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from infra.spec import FUNCTIONS_BY_NAME as _FUNCTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "bench.json"
 SECTION = "scale_model"
@@ -181,27 +183,27 @@ class Assumptions:
     lambda_cpu_relative: float = 1.0  # a Lambda vCPU against one vCPU of the measuring machine
     parallel_efficiency: float | None = None  # None: the measured value
     architecture: str = "x86_64"
-    # Memory of each function (chunk workers are the knob; the rest mirror infra/spec.py)
-    worker_memory_mb: int = 10240
-    worker_ephemeral_mb: int = 4096
-    split_memory_mb: int = 2048
-    split_ephemeral_mb: int = 10240
-    moderate_range_memory_mb: int = 3008
-    moderate_range_ephemeral_mb: int = 2048
-    moderate_range_timeout_s: float = 600.0
+    # Each function's settings as deployed (infra/spec.py); the chunk workers' memory is the knob
+    worker_memory_mb: int = _FUNCTIONS["pipeline-encode-chunk"].memory_mb
+    worker_ephemeral_mb: int = _FUNCTIONS["pipeline-encode-chunk"].ephemeral_storage_mb
+    split_memory_mb: int = _FUNCTIONS["pipeline-split"].memory_mb
+    split_ephemeral_mb: int = _FUNCTIONS["pipeline-split"].ephemeral_storage_mb
+    moderate_range_memory_mb: int = _FUNCTIONS["pipeline-moderate-range"].memory_mb
+    moderate_range_ephemeral_mb: int = _FUNCTIONS["pipeline-moderate-range"].ephemeral_storage_mb
+    moderate_range_timeout_s: float = float(_FUNCTIONS["pipeline-moderate-range"].timeout_s)
     moderate_range_sampling_budget_s: float = 290.0  # sample_range's timeout: (timeout - 20 s) / 2
-    moderate_verdict_memory_mb: int = 1024
-    moderate_memory_mb: int = 3008  # the single Moderate (short sources; a variant for long ones)
-    moderate_ephemeral_mb: int = 2048
-    moderate_timeout_s: float = 600.0
+    moderate_verdict_memory_mb: int = _FUNCTIONS["pipeline-moderate-verdict"].memory_mb
+    moderate_memory_mb: int = _FUNCTIONS["pipeline-moderate"].memory_mb  # the single Moderate (a variant)
+    moderate_ephemeral_mb: int = _FUNCTIONS["pipeline-moderate"].ephemeral_storage_mb
+    moderate_timeout_s: float = float(_FUNCTIONS["pipeline-moderate"].timeout_s)
     moderate_sampling_budget_s: float = 290.0  # sample_frames' timeout: (timeout - 20 s) / 2
-    slot_memory_mb: int = 256
-    probe_memory_mb: int = 1024
-    starter_memory_mb: int = 256
-    stitch_memory_mb: int = 1024
-    thumbnails_memory_mb: int = 2048
-    thumbnails_ephemeral_mb: int = 2048
-    publish_memory_mb: int = 512
+    slot_memory_mb: int = _FUNCTIONS["pipeline-acquire-slot"].memory_mb
+    probe_memory_mb: int = _FUNCTIONS["pipeline-probe"].memory_mb
+    starter_memory_mb: int = _FUNCTIONS["ingest-starter"].memory_mb
+    stitch_memory_mb: int = _FUNCTIONS["pipeline-stitch"].memory_mb
+    thumbnails_memory_mb: int = _FUNCTIONS["pipeline-thumbnails"].memory_mb
+    thumbnails_ephemeral_mb: int = _FUNCTIONS["pipeline-thumbnails"].ephemeral_storage_mb
+    publish_memory_mb: int = _FUNCTIONS["pipeline-publish"].memory_mb
     # Lambda start and scaling
     runtime_init_s: float = 0.4  # sandbox + runtime + layers, before our imports
     burst_per_function: int = 1000  # new execution environments per function ...
