@@ -323,7 +323,8 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "moderate_ephemeral_mb": _SPEC + " (pipeline-moderate)",
     "moderate_timeout_s": _SPEC + " (pipeline-moderate timeout_s)",
     "moderate_sampling_budget_s": "functions/moderation/logic/saga_step.py: sample_frames(timeout="
-    + "time_budget(remaining_ms) / 2), time_budget = remaining - 20 s (media_steps.SAFETY_MARGIN_S)",
+    + "time_budget(remaining_ms) / 2), time_budget = remaining - 20 s "
+    + "(functions/media/workdir.py SAFETY_MARGIN_S)",
     "slot_memory_mb": _SPEC + " (pipeline-acquire-slot)",
     "probe_memory_mb": _SPEC,
     "starter_memory_mb": _SPEC,
@@ -342,8 +343,8 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "s3_down_mb_s": _S3_GUIDE + " (taken as one function's rate; Lambda network bandwidth is not documented)",
     "s3_up_mb_s": _S3_GUIDE,
     "s3_first_byte_s": _S3_LATENCY,
-    "s3_parallel_requests": "functions/pipeline/logic/storage.py upload_directory (16 workers)",
-    "stitch_parallel_requests": "functions/pipeline/logic/storage.py get_json_many (32 workers)",
+    "s3_parallel_requests": "functions/media/storage.py upload_directory (16 workers)",
+    "stitch_parallel_requests": "functions/media/storage.py get_json_many (32 workers)",
     "s3_event_to_sqs_s": "assumption; S3 docs: event notifications typically arrive in seconds",
     "sqs_to_lambda_s": "assumption: SQS long polling by the event source mapping",
     "start_execution_s": _UNDOCUMENTED,
@@ -1470,10 +1471,10 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
     The machine is shared with other work, so single-core figures are the CPU time (user + sys)
     of the pinned ffmpeg, not its wall time, and every figure is the minimum of its repeats.
     """
+    from functions.media.probe import ProbeLimits, probe
     from functions.moderation.logic.frames import sample_frames
     from functions.pipeline.logic import audio_pieces, chunked
     from functions.pipeline.logic.ladder import choose_ladder
-    from functions.pipeline.logic.probe import ProbeLimits, probe
     from functions.pipeline.logic.thumbnails import make_storyboard
     from functions.pipeline.logic.transcode import build_ladder_command
     from functions.shared.settings import get_settings

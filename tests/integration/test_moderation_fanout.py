@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
+from functions.media import storage
+from functions.media.probe import ProbeLimits, probe
 from functions.moderation.dal import fingerprints
 from functions.moderation.logic import saga_step
 from functions.moderation.logic.classifier import FrameScore
 from functions.moderation.logic.frames import SampledFrame
 from functions.moderation.logic.text import FileWordListSource
-from functions.pipeline.logic import storage
-from functions.pipeline.logic.probe import ProbeLimits, probe
 from functions.shared import keys
 from functions.videos.dal import videos as dal
 from infra import spec

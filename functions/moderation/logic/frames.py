@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.pipeline.logic import ffmpeg_run
-from functions.pipeline.logic.probe import ffmpeg_input_args
+from functions.media import ffmpeg_run
+from functions.media.probe import ffmpeg_input_args
 from functions.shared.errors import MediaFailed
 
 REASON = "frame_sampling_failed"

@@ -22,6 +22,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.media import storage
+from functions.media.probe import ProbeResult
+from functions.media.workdir import time_budget, work_dir
 from functions.moderation.dal import fingerprints
 from functions.moderation.logic.classifier import (
     FrameClassifier,
@@ -33,9 +36,6 @@ from functions.moderation.logic.fingerprint import Hashes, check_copyright, fram
 from functions.moderation.logic.frames import SampledFrame, sample_frames, sample_range, sampling_interval
 from functions.moderation.logic.text import WordListSource, check_text, source_from_settings
 from functions.moderation.logic.verdict import CheckResult, combine
-from functions.pipeline.logic import storage
-from functions.pipeline.logic.media_steps import time_budget, work_dir
-from functions.pipeline.logic.probe import ProbeResult
 from functions.shared import keys
 from functions.shared.aws import client
 from functions.shared.errors import MediaFailed, MediaRejected

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from functions.pipeline.logic import ffmpeg_run
+from functions.media import ffmpeg_run
+from functions.media.probe import ProbeResult, ffmpeg_input_args
 from functions.pipeline.logic import ladder as presets
 from functions.pipeline.logic.ladder import Rung
-from functions.pipeline.logic.probe import ProbeResult, ffmpeg_input_args
 from functions.pipeline.logic.transcode import (
     PLAYLIST_NAME,
     SEGMENT_PATTERN,

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.pipeline.logic import audio_pieces, ffmpeg_run
+from functions.media import ffmpeg_run
+from functions.media.probe import ProbeResult, ffmpeg_input_args, input_protocols
+from functions.pipeline.logic import audio_pieces
 from functions.pipeline.logic import ladder as presets
 from functions.pipeline.logic.ladder import Rung
-from functions.pipeline.logic.probe import ProbeResult, ffmpeg_input_args, input_protocols
 from functions.pipeline.logic.transcode import (
     PLAYLIST_NAME,
     SEGMENT_PATTERN,

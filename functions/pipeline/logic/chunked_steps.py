@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from functions.pipeline.logic import storage
+from functions.media import storage
+from functions.media.probe import ProbeResult
+from functions.media.workdir import time_budget, work_dir
 from functions.pipeline.logic.chunked import (
     AUDIO_RENDITION,
     AudioOutput,
@@ -36,8 +38,6 @@ from functions.pipeline.logic.chunked import (
     stitched_rendition,
 )
 from functions.pipeline.logic.ladder import Rung, choose_ladder
-from functions.pipeline.logic.media_steps import time_budget, work_dir
-from functions.pipeline.logic.probe import ProbeResult
 from functions.pipeline.logic.transcode import (
     PLAYLIST_NAME,
     RenditionOutput,

@@ -155,11 +155,6 @@ def h264_level(width: int, height: int, fps: float, maxrate: int, bufsize: int) 
     return _H264_LEVELS[-1][0]
 
 
-def avc1_codec_string(profile_idc: int, constraint_flags: int, level_idc: int) -> str:
-    """RFC 6381 codec string, e.g. avc1.640028 for High profile level 4.0."""
-    return f"avc1.{profile_idc:02x}{constraint_flags:02x}{level_idc:02x}"
-
-
 def output_frame_rate(source_fps: float) -> float | None:
     """The frame rate to force, or None to keep the source's timing.
 

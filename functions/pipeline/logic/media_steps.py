@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from functions.pipeline.logic import storage
+from functions.media import storage
+from functions.media.probe import ProbeLimits, ProbeResult, probe
+from functions.media.workdir import time_budget, work_dir
 from functions.pipeline.logic.ladder import choose_ladder
-from functions.pipeline.logic.probe import ProbeLimits, ProbeResult, probe
 from functions.pipeline.logic.thumbnails import make_poster, make_storyboard
 from functions.pipeline.logic.transcode import run_ladder, write_master_playlist
 from functions.shared import keys
@@ -22,24 +19,7 @@ from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
 from functions.videos.models import VideoStatus
 
-# Leave this much of the Lambda's time for uploads and the reply after ffmpeg is stopped.
-SAFETY_MARGIN_S = 20.0
 PROGRESS_INTERVAL_S = 2.0
-
-
-@contextmanager
-def work_dir(video_id: str) -> Iterator[Path]:
-    base = Path(get_settings().work_dir)
-    base.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{video_id}-", dir=base))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def time_budget(remaining_ms: int) -> float:
-    return max(5.0, remaining_ms / 1000 - SAFETY_MARGIN_S)
 
 
 def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> dict[str, Any]:

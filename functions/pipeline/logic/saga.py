@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.pipeline.logic import slots, storage
+from functions.media import storage
+from functions.pipeline.logic import slots
 from functions.shared import keys
 from functions.shared.errors import Conflict, parse_step_error
 from functions.shared.events import put_event

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.pipeline.logic import ffmpeg_run
-from functions.pipeline.logic.probe import ffmpeg_input_args, input_protocols
+from functions.media import ffmpeg_run
+from functions.media.probe import ffmpeg_input_args, input_protocols
 from functions.shared.errors import MediaFailed
 
 POSTER_QUALITY = 3  # mjpeg qscale: 2 (best) .. 31

@@ -10,7 +10,6 @@ time span and a player can switch rungs at any segment boundary.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 
 import ffmpeg as ffmpeg_lib  # ffmpeg-python builds the filter graph and argv; ffmpeg_run runs it
 
-from functions.pipeline.logic import ffmpeg_run
+from functions.media import codecs, ffmpeg_run
+from functions.media.probe import ProbeResult, input_protocols
 from functions.pipeline.logic import ladder as presets
 from functions.pipeline.logic.ladder import Rung
-from functions.pipeline.logic.probe import ProbeResult, input_protocols
 from functions.shared.errors import MediaFailed
 
 PLAYLIST_NAME = "index.m3u8"
@@ -313,89 +312,14 @@ def peak_and_average_bitrate(target_duration: float, segments: Sequence[Segment]
     return math.ceil(peak), math.ceil(average)
 
 
-_TS_PACKET = 188
-_H264_STREAM_TYPE = 0x1B
-_SPS_START = re.compile(rb"\x00\x00\x01[\x27\x47\x67]")  # start code + NAL header of an SPS
-
-
-def sps_codec_string(segment: Path) -> str | None:
-    """avc1.PPCCLL read from the first SPS in an MPEG-TS segment: what the encoder really declared.
-
-    The three bytes after the SPS NAL header are profile_idc, constraint flags and level_idc, which
-    is exactly what RFC 6381 puts in the codec string. Only the H.264 elementary stream (found via
-    PAT and PMT) is searched, so bytes of the audio stream can never be mistaken for an SPS.
-    """
-    with segment.open("rb") as fh:
-        data = fh.read(512 * 1024)
-    video = _ts_h264_payload(data, limit=64 * 1024)
-    match = _SPS_START.search(video)
-    if match is None or match.end() + 3 > len(video):
-        return None
-    profile_idc, constraints, level_idc = video[match.end() : match.end() + 3]
-    return presets.avc1_codec_string(profile_idc, constraints, level_idc)
-
-
 def video_codec_string(segment: Path, rung: Rung, fps: float) -> str:
     """The codec string the encoder declared in the segment's SPS or, should there be none (not
     expected with x264), the one the rung's settings ask for."""
-    declared = sps_codec_string(segment)
+    declared = codecs.sps_codec_string(segment)
     if declared is not None:
         return declared
     level = presets.h264_level(rung.width, rung.height, fps, rung.maxrate, rung.bufsize)
-    return presets.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
-
-
-def _ts_h264_payload(data: bytes, *, limit: int) -> bytes:
-    """The first ``limit`` bytes of payload (PES headers included) of the H.264 stream in a TS."""
-    pmt_pid: int | None = None
-    video_pid: int | None = None
-    out = bytearray()
-    for offset in range(0, len(data) - _TS_PACKET + 1, _TS_PACKET):
-        packet = data[offset : offset + _TS_PACKET]
-        if packet[0] != 0x47:
-            break
-        pid = ((packet[1] & 0x1F) << 8) | packet[2]
-        unit_start = bool(packet[1] & 0x40)
-        adaptation = (packet[3] >> 4) & 0x3
-        if adaptation == 2:
-            continue  # adaptation field only, no payload
-        payload = packet[5 + packet[4] :] if adaptation == 3 else packet[4:]
-        if not payload:
-            continue
-        if pid == video_pid:
-            out += payload
-            if len(out) >= limit:
-                break
-        elif pid == 0 and unit_start and pmt_pid is None:
-            pmt_pid = _first_pmt_pid(payload[1 + payload[0] :])
-        elif pid == pmt_pid and unit_start and video_pid is None:
-            video_pid = _h264_pid(payload[1 + payload[0] :])
-    return bytes(out)
-
-
-def _first_pmt_pid(section: bytes) -> int | None:
-    if len(section) < 12:
-        return None
-    section_end = min(len(section), 3 + (((section[1] & 0x0F) << 8) | section[2]) - 4)
-    for i in range(8, section_end - 3, 4):
-        program = (section[i] << 8) | section[i + 1]
-        if program != 0:  # program 0 points at the network information table
-            return ((section[i + 2] & 0x1F) << 8) | section[i + 3]
-    return None
-
-
-def _h264_pid(section: bytes) -> int | None:
-    if len(section) < 12:
-        return None
-    section_end = min(len(section), 3 + (((section[1] & 0x0F) << 8) | section[2]) - 4)
-    i = 12 + (((section[10] & 0x0F) << 8) | section[11])
-    while i + 5 <= section_end:
-        stream_type = section[i]
-        pid = ((section[i + 1] & 0x1F) << 8) | section[i + 2]
-        if stream_type == _H264_STREAM_TYPE:
-            return pid
-        i += 5 + (((section[i + 3] & 0x0F) << 8) | section[i + 4])
-    return None
+    return codecs.avc1_codec_string(presets.H264_PROFILE_IDC, 0, level)
 
 
 def describe_rendition(out_dir: Path, rung: Rung, fps: float, *, has_audio: bool) -> RenditionOutput:

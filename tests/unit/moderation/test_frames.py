@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from functions.media import ffmpeg_run
 from functions.moderation.logic import frames as frames_module
 from functions.moderation.logic.frames import (
     SampledFrame,
@@ -15,7 +16,6 @@ from functions.moderation.logic.frames import (
     sampling_interval,
     select_expression,
 )
-from functions.pipeline.logic import ffmpeg_run
 from functions.shared.errors import MediaFailed
 
 

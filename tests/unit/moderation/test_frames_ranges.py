@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from functions.media import ffmpeg_run
 from functions.moderation.logic import frames as frames_module
 from functions.moderation.logic.frames import (
     SampledFrame,
@@ -28,7 +29,6 @@ from functions.moderation.logic.frames import (
     sample_range,
     sampling_interval,
 )
-from functions.pipeline.logic import ffmpeg_run
 from functions.shared.errors import MediaFailed
 from tests.unit.moderation.conftest import ffmpeg
 

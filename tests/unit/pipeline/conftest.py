@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from functions.pipeline.logic.probe import ProbeLimits
+from functions.media.probe import ProbeLimits
 
 GENEROUS_LIMITS = ProbeLimits(max_duration_seconds=3600, max_size_bytes=10 * 1024**3)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from functions.media.probe import probe
 from functions.pipeline.logic import audio_pieces
 from functions.pipeline.logic.audio_pieces import (
     FRAME,
@@ -31,7 +32,6 @@ from functions.pipeline.logic.chunked import (
     split_by_index,
     stitch_playlist,
 )
-from functions.pipeline.logic.probe import probe
 from functions.pipeline.logic.transcode import PLAYLIST_NAME
 from functions.shared.errors import MediaFailed
 from tests.unit.pipeline.conftest import GENEROUS_LIMITS

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.media.probe import ProbeResult, probe
 from functions.pipeline.logic.chunked import (
     AudioOutput,
     Chunk,
@@ -33,7 +34,6 @@ from functions.pipeline.logic.chunked import (
     stitched_rendition,
 )
 from functions.pipeline.logic.ladder import Rung
-from functions.pipeline.logic.probe import ProbeResult, probe
 from functions.pipeline.logic.transcode import PLAYLIST_NAME, Segment, master_playlist_text, run_ladder
 from functions.shared.errors import MediaFailed
 from tests.unit.pipeline.conftest import GENEROUS_LIMITS

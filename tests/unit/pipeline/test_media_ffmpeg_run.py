@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.pipeline.logic import ffmpeg_run
+from functions.media import ffmpeg_run
 
 
 def live_members(pgid: int) -> list[int]:

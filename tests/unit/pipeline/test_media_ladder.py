@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from functions.media.codecs import avc1_codec_string
 from functions.pipeline.logic.ladder import (
     AUDIO_BITRATE,
     PRESETS,
-    avc1_codec_string,
     choose_ladder,
     h264_level,
     output_frame_rate,

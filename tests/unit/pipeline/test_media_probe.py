@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.pipeline.logic.probe import ProbeLimits, ProbeResult, VideoStream, probe
+from functions.media.probe import ProbeLimits, ProbeResult, VideoStream, probe
 from functions.shared.errors import MediaFailed, MediaRejected
 from tests.unit.pipeline.conftest import GENEROUS_LIMITS, ffmpeg, lavfi_video
 

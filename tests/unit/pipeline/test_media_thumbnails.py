@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from functions.pipeline.logic import ffmpeg_run, thumbnails
+from functions.media import ffmpeg_run
+from functions.pipeline.logic import thumbnails
 from functions.pipeline.logic.thumbnails import jpeg_size, make_poster, make_storyboard
 from functions.shared.errors import MediaFailed
 

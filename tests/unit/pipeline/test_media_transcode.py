@@ -9,8 +9,9 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from functions.pipeline.logic.ladder import Rung, avc1_codec_string, choose_ladder
-from functions.pipeline.logic.probe import ProbeResult, probe
+from functions.media.codecs import avc1_codec_string
+from functions.media.probe import ProbeResult, probe
+from functions.pipeline.logic.ladder import Rung, choose_ladder
 from functions.pipeline.logic.transcode import (
     RenditionOutput,
     Segment,

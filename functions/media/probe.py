@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from functions.pipeline.logic import ffmpeg_run
+from functions.media import ffmpeg_run
 from functions.shared.errors import MediaFailed, MediaRejected
 
 DEFAULT_VIDEO_CODECS: frozenset[str] = frozenset(
