@@ -69,7 +69,7 @@ synth: setup
 	$(BIN)/python -m infra.app -c cloudfront_public_key_pem="$$pem"
 
 layers: setup
-	$(BIN)/python layers/build_layers.py media --arch all
+	$(BIN)/python -m layers media --arch all
 
 bench: setup
 	$(BIN)/python -m tests.bench.run

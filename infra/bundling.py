@@ -14,25 +14,28 @@ tests do), CDK calls none of this and stages the source folders unchanged: no ne
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 import shutil
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
+from layers import paths as layer_paths
+from layers.deps_layer import AWS_SDK_DISTRIBUTIONS, build_deps_layer, normalize_dist_name
+from layers.limits import LAMBDA_UNZIPPED_LIMIT as LAMBDA_UNZIPPED_LIMIT  # re-exported for infra/app.py
+from layers.limits import tree_size
+from layers.media_layer import build_media_layer
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-LAYERS_DIR = REPO_ROOT / "layers"
-BUILD_LAYERS_FILE = LAYERS_DIR / "build_layers.py"
-MEDIA_LOCK_FILE = LAYERS_DIR / "media" / "media.lock.json"  # pins (and checksums) of the media tools
+LAYERS_DIR = layer_paths.PACKAGE_DIR
+MEDIA_LOCK_FILE = layer_paths.LOCK_PATH  # pins (and checksums) of the media tools
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 
 # Only named because BundlingOptions requires an image; local bundling never falls back to it.
@@ -49,16 +52,12 @@ PROVIDED_BY_RUNTIME = frozenset({"boto3"})
 #   numpy, Pillow and PyWavelets stay (imagehash requires them itself).
 LAYER_EXCLUDES: dict[str, tuple[str, ...]] = {"moderation": ("scipy",)}
 
-#: Lambda refuses a function whose code plus layers unzip to more than this many bytes (250 MiB).
-LAMBDA_UNZIPPED_LIMIT = 262_144_000
-
 LayerKind = Literal["deps", "media"]
 
 
 def distribution_name(requirement: str) -> str:
     """``"aws-lambda-powertools[tracer]==3.37.0"`` -> ``"aws-lambda-powertools"`` (PEP 503 normalised)."""
-    name = re.split(r"[\s\[\]<>=!~;@(]", requirement.strip(), maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return normalize_dist_name(re.split(r"[\s\[\]<>=!~;@(]", requirement.strip(), maxsplit=1)[0])
 
 
 def runtime_requirements(pyproject: Path = PYPROJECT) -> list[str]:
@@ -109,22 +108,14 @@ class FunctionCodeBundling:
         return True
 
 
-def load_build_layers(path: Path = BUILD_LAYERS_FILE) -> ModuleType:
-    """Import ``layers/build_layers.py`` by file path; only bundling needs it, tests never do."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: it builds the Lambda layers")
-    spec = importlib.util.spec_from_file_location("vod_build_layers", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def layer_builder_sources() -> list[Path]:
+    """The modules of the ``layers`` package: what every layer's content is built by."""
+    return sorted(layer_paths.PACKAGE_DIR.glob("*.py"))
 
 
 @jsii.implements(ILocalBundling)
 class LayerBundling:
-    """Builds a layer with ``layers/build_layers.py``: Python dependencies (``requirements``,
+    """Builds a layer with the ``layers`` package: Python dependencies (``requirements``,
     resolved together, then installed without ``exclude`` and whatever only the excluded
     distributions needed; the AWS SDK is always left out) or media tools (``tools``, e.g.
     ``("ffprobe",)``: one layer per tool keeps each function under Lambda's 250 MB unzipped
@@ -154,17 +145,16 @@ class LayerBundling:
         self.name = name or ("+".join(self.tools) if kind == "media" else "deps")
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
-        builder = load_build_layers()
         out_dir = Path(output_dir)
         print(f"building the {self.name} layer for {self.architecture} in {out_dir}", file=sys.stderr)
         if self.kind == "media":
-            builder.build_media_layer(self.architecture, out_dir, tools=self.tools)
+            build_media_layer(self.architecture, out_dir, tools=self.tools)
         else:
-            builder.build_deps_layer(
+            build_deps_layer(
                 self.architecture,
                 out_dir,
                 self.requirements,
-                exclude=sorted(set(builder.AWS_SDK_DISTRIBUTIONS) | set(self.exclude)),
+                exclude=sorted(AWS_SDK_DISTRIBUTIONS | set(self.exclude)),
             )
         return True
 
@@ -179,7 +169,7 @@ class LayerBundling:
             parts += ("exclude", *self.exclude)
         for part in parts:
             digest.update(part.encode() + b"\0")
-        inputs = [BUILD_LAYERS_FILE, MEDIA_LOCK_FILE] if self.kind == "media" else [BUILD_LAYERS_FILE]
+        inputs = layer_builder_sources() + ([MEDIA_LOCK_FILE] if self.kind == "media" else [])
         for path in inputs:
             if path.is_file():
                 digest.update(path.read_bytes())
@@ -204,7 +194,7 @@ def layer_code(
     name: str | None = None,
 ) -> lambda_.Code:
     """A layer asset. Its source folder (``layers/``) is neither read nor copied: the content
-    comes from ``build_layers.py`` and the hash from :meth:`LayerBundling.fingerprint`."""
+    comes from the ``layers`` package and the hash from :meth:`LayerBundling.fingerprint`."""
     bundler = LayerBundling(
         kind=kind,
         architecture=architecture,
@@ -218,13 +208,6 @@ def layer_code(
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=bundler.fingerprint(),
         bundling=BundlingOptions(image=DockerImage.from_registry(BUILD_IMAGE), local=bundler),
-    )
-
-
-def tree_size(root: Path) -> int:
-    """Bytes of the regular files under ``root`` (symlinks not followed): what Lambda unzips."""
-    return sum(
-        path.lstat().st_size for path in Path(root).rglob("*") if path.is_file() and not path.is_symlink()
     )
 
 
@@ -244,7 +227,7 @@ def unzipped_sizes(assembly_dir: Path, template: dict[str, Any]) -> dict[str, di
         if not isinstance(key, str) or not key.endswith(".zip"):
             return None
         staged = Path(assembly_dir) / f"asset.{key.removesuffix('.zip')}"
-        return tree_size(staged) if staged.is_dir() else None
+        return tree_size(staged).size_bytes if staged.is_dir() else None
 
     sizes: dict[str, dict[str, int]] = {}
     for logical_id, resource in resources.items():

@@ -9,7 +9,6 @@ import importlib.util
 import inspect
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from aws_cdk import App, DockerImage
 from infra import bundling, spec
 from infra.app import size_report
 from infra.stack import StackConfig
+from layers import deps_layer, limits, media_layer
 
 MAX_FUNCTION_PACKAGE_BYTES = 2 * 1024 * 1024
 IMAGE = DockerImage.from_registry(bundling.BUILD_IMAGE)  # named, never pulled
@@ -59,17 +59,21 @@ def test_function_package_holds_only_the_functions_modules(tmp_path: Path) -> No
 
 
 def test_layer_bundling_calls_the_layer_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a recorder in place of layers/build_layers.py
+    # Given a recorder in place of the layers package's builders
     calls: list[tuple[Any, ...]] = []
     sdk = frozenset({"boto3", "botocore", "s3transfer"})
-    recorder = SimpleNamespace(
-        AWS_SDK_DISTRIBUTIONS=sdk,
-        build_media_layer=lambda arch, out, *, tools: calls.append(("media", arch, out, tuple(tools))),
-        build_deps_layer=lambda arch, out, requirements, *, exclude: calls.append(
+    monkeypatch.setattr(
+        bundling,
+        "build_media_layer",
+        lambda arch, out, *, tools: calls.append(("media", arch, out, tuple(tools))),
+    )
+    monkeypatch.setattr(
+        bundling,
+        "build_deps_layer",
+        lambda arch, out, requirements, *, exclude: calls.append(
             ("deps", arch, out, tuple(requirements), tuple(exclude))
         ),
     )
-    monkeypatch.setattr(bundling, "load_build_layers", lambda: recorder)
 
     # When each kind of layer is bundled, a dependency layer with exclusions among them
     bundling.LayerBundling(kind="media", architecture="arm64", tools=["ffprobe"]).try_bundle(
@@ -204,16 +208,32 @@ def test_layer_fingerprint_follows_what_the_layer_is_built_from() -> None:
     )
 
 
-def test_layer_builder_loads_from_its_file() -> None:
-    if not bundling.BUILD_LAYERS_FILE.is_file():
-        pytest.skip("layers/build_layers.py is not there yet")
-    module = bundling.load_build_layers()
-    assert callable(module.build_media_layer)
-    assert callable(module.build_deps_layer)
+def test_layer_builder_is_the_layers_package() -> None:
     # LayerBundling passes the exclusions (the AWS SDK and LAYER_EXCLUDES) by keyword
-    assert "exclude" in inspect.signature(module.build_deps_layer).parameters
-    assert {"boto3", "botocore"} <= set(module.AWS_SDK_DISTRIBUTIONS)
-    assert module.LAMBDA_UNZIPPED_LIMIT == bundling.LAMBDA_UNZIPPED_LIMIT
+    assert "exclude" in inspect.signature(deps_layer.build_deps_layer).parameters
+    assert "tools" in inspect.signature(media_layer.build_media_layer).parameters
+    assert {"boto3", "botocore"} <= set(deps_layer.AWS_SDK_DISTRIBUTIONS)
+    # One home for the size limit and the measure: bundling (and the size report) use the package's
+    assert bundling.LAMBDA_UNZIPPED_LIMIT is limits.LAMBDA_UNZIPPED_LIMIT
+    assert bundling.tree_size is limits.tree_size
+    assert bundling.MEDIA_LOCK_FILE.is_file()
+
+
+def test_layer_fingerprint_follows_every_module_of_the_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = bundling.layer_builder_sources()
+    assert {path.name for path in sources} >= {"__init__.py", "media_layer.py", "deps_layer.py", "lock.py"}
+    copies = [tmp_path / path.name for path in sources]
+    for source, copy in zip(sources, copies, strict=True):
+        copy.write_bytes(source.read_bytes())
+    monkeypatch.setattr(bundling, "layer_builder_sources", lambda: copies)
+    layer = bundling.LayerBundling(kind="deps", architecture="arm64", requirements=["a==1"])
+    before = layer.fingerprint()
+
+    # When any one module of the builder changes, the layer is built again
+    (tmp_path / "platforms.py").write_text((tmp_path / "platforms.py").read_text() + "\n# changed\n")
+    assert layer.fingerprint() != before
 
 
 def test_stack_config_requires_the_public_key() -> None:

@@ -1,0 +1,138 @@
+"""The media lock (``media/media.lock.json``): for each architecture and tool, the registry
+package a binary comes from and the SHA-256 of both the archive and the binary. Parsing rejects
+anything malformed, and a lock is never written that would not parse again."""
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from layers.errors import LockFileError
+from layers.paths import LOCK_PATH
+from layers.platforms import ARCHES
+
+TOOLS = ("ffmpeg", "ffprobe")
+REGISTRIES = ("pypi", "npm")
+LOCK_VERSION = 1
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One pinned binary: where it comes from and the checksums of the archive and the binary."""
+
+    tool: str
+    arch: str
+    registry: str  # "pypi" (a wheel) or "npm" (a tarball from npm pack)
+    package: str
+    version: str
+    archive: str  # file name of the wheel / tarball
+    member: str  # path of the binary inside the archive
+    archive_sha256: str
+    binary_sha256: str
+    binary_size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": {
+                "registry": self.registry,
+                "package": self.package,
+                "version": self.version,
+                "archive": self.archive,
+                "member": self.member,
+            },
+            "archive_sha256": self.archive_sha256,
+            "binary_sha256": self.binary_sha256,
+            "binary_size": self.binary_size,
+        }
+
+    @classmethod
+    def from_json(cls, tool: str, arch: str, data: Any) -> Self:
+        where = f"{arch}.{tool}"
+        if not isinstance(data, dict) or not isinstance(data.get("source"), dict):
+            raise LockFileError(f"{where}: expected an object with a 'source' object")
+        source = data["source"]
+        fields: dict[str, str] = {}
+        for key in ("registry", "package", "version", "archive", "member"):
+            value = source.get(key)
+            if not isinstance(value, str) or not value:
+                raise LockFileError(f"{where}.source.{key}: expected a non-empty string")
+            fields[key] = value
+        if fields["registry"] not in REGISTRIES:
+            raise LockFileError(f"{where}.source.registry: {fields['registry']!r} is not one of {REGISTRIES}")
+        archive = fields["archive"]
+        if Path(archive).name != archive or archive in {".", ".."}:
+            raise LockFileError(f"{where}.source.archive: {archive!r} must be a plain file name")
+        for key in ("archive_sha256", "binary_sha256"):
+            value = data.get(key)
+            if not isinstance(value, str) or not _SHA256_RE.fullmatch(value):
+                raise LockFileError(f"{where}.{key}: expected 64 lowercase hex digits, got {value!r}")
+        size = data.get("binary_size")
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise LockFileError(f"{where}.binary_size: expected a positive integer, got {size!r}")
+        return cls(
+            tool=tool,
+            arch=arch,
+            archive_sha256=data["archive_sha256"],
+            binary_sha256=data["binary_sha256"],
+            binary_size=size,
+            **fields,
+        )
+
+
+Lock = dict[str, dict[str, LockEntry]]
+
+
+def parse_lock(data: Any) -> Lock:
+    """Validate lock data: every architecture, every tool, well-formed entries."""
+    if not isinstance(data, dict) or data.get("lock_version") != LOCK_VERSION:
+        raise LockFileError(f"expected an object with lock_version {LOCK_VERSION}")
+    arches = data.get("arches")
+    if not isinstance(arches, dict):
+        raise LockFileError("expected an 'arches' object")
+    if set(arches) != set(ARCHES):
+        raise LockFileError(f"'arches' must have exactly {sorted(ARCHES)}, has {sorted(arches)}")
+    lock: Lock = {}
+    for arch in ARCHES:
+        tools = arches[arch]
+        if not isinstance(tools, dict) or set(tools) != set(TOOLS):
+            raise LockFileError(f"{arch}: must have exactly {sorted(TOOLS)}")
+        lock[arch] = {tool: LockEntry.from_json(tool, arch, tools[tool]) for tool in TOOLS}
+    return lock
+
+
+def load_lock(path: Path = LOCK_PATH) -> Lock:
+    """Read and validate the lock file; every problem is a :class:`LockFileError` naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LockFileError(f"lock file {path} not found (create it with: media --update-lock)") from None
+    except json.JSONDecodeError as exc:
+        raise LockFileError(f"lock file {path} is not valid JSON: {exc}") from None
+    try:
+        return parse_lock(data)
+    except LockFileError as exc:
+        raise LockFileError(f"lock file {path}: {exc}") from None
+
+
+def lock_to_json(lock: Lock) -> dict[str, Any]:
+    return {
+        "lock_version": LOCK_VERSION,
+        "comment": (
+            "Pins of the media layer binaries. Generated by "
+            "'python -m layers media --update-lock'; see layers/media/README.md."
+        ),
+        "arches": {arch: {tool: lock[arch][tool].to_json() for tool in TOOLS} for arch in ARCHES},
+    }
+
+
+def write_lock(lock: Lock, path: Path = LOCK_PATH) -> None:
+    """Replace the lock file atomically with ``lock``."""
+    parse_lock(lock_to_json(lock))  # never write a lock that would not load
+    text = json.dumps(lock_to_json(lock), indent=2) + "\n"
+    tmp = Path(path).with_suffix(".json.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
