@@ -87,7 +87,7 @@ class FunctionCodeBundling:
     """Copies the ``functions`` package's modules (``*.py`` only) under ``<output>/functions/``.
 
     The zip root then holds the package, so a handler such as
-    ``functions.videos.handlers.handle_api.handler`` imports as it does in the repository, and
+    ``functions.api.handle_api.handler`` imports as it does in the repository, and
     nothing else (caches, tests, the virtualenv) ends up in the function package.
     """
 

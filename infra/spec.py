@@ -63,7 +63,7 @@ READ, WRITE, READ_WRITE = "read", "write", "read_write"
 @dataclass(frozen=True)
 class FunctionSpec:
     name: str  # logical name; also the local function name
-    handler: str  # module:function, e.g. functions.videos.handlers.handle_api.handler
+    handler: str  # module:function, e.g. functions.api.handle_api.handler
     service: str  # POWERTOOLS_SERVICE_NAME
     description: str
     memory_mb: int = 256
@@ -114,7 +114,7 @@ _MEDIA_ENV = (*_BASE_ENV, "UPLOAD_BUCKET", "MEDIA_BUCKET")
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="videos-api",
-        handler="functions.videos.handlers.handle_api.handler",
+        handler="functions.api.handle_api.handler",
         service="videos-api",
         description="HTTP API: create videos, read them, start playback",
         memory_mb=512,

@@ -107,19 +107,6 @@ class Reason(BaseModel):
     evidence: dict[str, Any] | None = None
 
 
-class ModerationDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    decision: Literal["approve", "reject"]
-    note: str = Field(default="", max_length=1000)
-
-
-class ProtectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    video_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-
-
 class Rendition(BaseModel):
     name: str
     width: int

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from functions.videos.handlers.handle_api import app
+from functions.api.handle_api import app
 from infra.local.http_front import match_route
 from tests.integration.conftest import Account, ApiCall
 from tests.integration.test_profiles import put_video

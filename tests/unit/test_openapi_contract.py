@@ -19,10 +19,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from openapi_spec_validator import validate  # comes with moto[server] (pinned)
 
+from functions.api import handle_api
 from functions.shared.errors import Conflict
 from functions.shared.http import ErrorResponse, FieldError, build_resolver
 from functions.shared.openapi import COMPONENT_PREFIX, ERROR_SCHEMA, complete_document
-from functions.videos.handlers import handle_api
 from infra import spec
 from infra.local.http_front import match_route
 

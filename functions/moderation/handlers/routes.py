@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel
 
 from functions.moderation.logic import review
+from functions.moderation.models import ModerationDecision, ProtectRequest
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
-from functions.videos.models import ModerationDecision, ProtectRequest, VideoView
+from functions.videos.models import VideoView
 
 router = Router()
 

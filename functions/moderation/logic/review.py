@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from functions.moderation.models import ModerationDecision
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize
 from functions.shared.aws import client
@@ -15,7 +16,7 @@ from functions.shared.observability import logger
 from functions.videos.dal import videos as dal
 from functions.videos.logic.ingest import rerun_from_upload
 from functions.videos.logic.videos import to_view
-from functions.videos.models import ModerationDecision, VideoStatus, VideoView
+from functions.videos.models import VideoStatus, VideoView
 
 REJECTED_BY_ADMIN = "moderation_rejected_by_admin"
 

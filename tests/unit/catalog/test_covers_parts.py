@@ -58,7 +58,7 @@ def test_upload_ids_are_32_hex_characters_that_sort_in_issue_order() -> None:
 def test_the_api_side_of_covers_does_not_import_pillow() -> None:
     # The videos-api function has no images layer: Pillow must stay in the renderer
     code = (
-        "import sys; import functions.videos.handlers.handle_api; "
+        "import sys; import functions.api.handle_api; "
         "import functions.catalog.handlers.routes.covers; "
         "print('PIL' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""The catalog's HTTP routes, one router per resource (handle_api.py in functions/videos includes them)."""
+"""The catalog's HTTP routes, one router per resource (functions/api/handle_api.py includes them)."""
 
 from functions.catalog.handlers.routes import browse, episodes, titles
 

@@ -1,4 +1,4 @@
-"""The videos HTTP API (API Gateway HTTP API, payload 2.0)."""
+"""The platform's HTTP API (API Gateway HTTP API, payload 2.0): every domain's routes in one resolver."""
 
 from __future__ import annotations
 
