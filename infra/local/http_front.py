@@ -2,6 +2,16 @@
 
 Routes come from ``infra.spec.ROUTES`` (the same table CDK builds the HTTP API from), matched
 with API Gateway's rules: exact paths beat ``{param}`` segments, which beat ``{proxy+}``.
+
+Every method is answered as an HTTP API answers it. A route key is a method and a path, and
+``ANY`` matches every method the path does not declare: an ``ANY`` route receives HEAD, TRACE or
+QUERY like GET, and HEAD on a GET-only route matches nothing (API Gateway has no implicit HEAD).
+A request no route matches is a JSON 404 (on AWS the body is ``{"message":"Not Found"}``; here it
+is the platform's error model, the same answer the API's own router gives). A CORS preflight
+(OPTIONS with Origin and Access-Control-Request-Method) is answered by the front, as the HTTP
+API's CORS configuration answers it; any other OPTIONS is routed like every method. HEAD answers
+carry no body. http.server's own refusals (a malformed request line, headers too large) are JSON
+too, and a front that fails answers a JSON 500 instead of dropping the connection.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -24,6 +35,18 @@ from infra.local import lambda_runtime
 from infra.local.keys import LocalIssuer
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+CORS_ALLOW_HEADERS = "authorization,content-type,if-match,x-profile-id"
+# Headers the front frames itself: a function's own values would contradict the body sent.
+_FRAMING_HEADERS = ("content-length", "transfer-encoding", "connection")
+
+
+class _BadRequest(Exception):
+    """The request's framing is unreadable (Content-Length, chunked encoding): a 400."""
+
+
+class _TooLarge(Exception):
+    """The request body exceeds API Gateway's payload limit: a 413."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,64 @@ def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, st
     return status, {"content-type": "application/json"}, body
 
 
+def is_preflight(method: str, headers: dict[str, str]) -> bool:
+    """A CORS preflight, which the HTTP API's CORS configuration answers before any route."""
+    return method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers
+
+
+def _preflight() -> tuple[int, dict[str, str], bytes]:
+    return (
+        204,
+        {
+            "access-control-allow-origin": "*",
+            "access-control-allow-methods": CORS_ALLOW_METHODS,
+            "access-control-allow-headers": CORS_ALLOW_HEADERS,
+        },
+        b"",
+    )
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        line = rfile.readline(1024)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadRequest("invalid chunk size") from None
+        if size < 0:
+            raise _BadRequest("invalid chunk size")
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return bytes(body)
+        if len(body) + size > limit:
+            raise _TooLarge
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise _BadRequest("the chunked body ended early")
+        body += chunk
+        rfile.readline(1024)  # the CRLF after the chunk
+
+
+def read_body(headers: dict[str, str], rfile: Any, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, framed by Content-Length or chunked transfer encoding."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return _read_chunked(rfile, limit)
+    raw_length = headers.get("content-length", "").strip()
+    if not raw_length:
+        return b""
+    if not raw_length.isdigit():
+        raise _BadRequest(f"invalid Content-Length {raw_length!r}")
+    length = int(raw_length)
+    if length > limit:
+        raise _TooLarge
+    body: bytes = rfile.read(length) if length else b""
+    if len(body) < length:
+        raise _BadRequest("the body is shorter than its Content-Length")
+    return body
+
+
 class ApiFront:
     def __init__(self, issuer: LocalIssuer, host: str = "127.0.0.1", port: int = 0):
         self.issuer = issuer
@@ -155,37 +236,62 @@ class ApiFront:
             def log_message(self, format: str, *args: Any) -> None:  # quiet: Powertools logs instead
                 return
 
+            def __getattr__(self, name: str) -> Any:
+                # http.server looks up do_<METHOD> and answers 501 in HTML when it is missing; an
+                # HTTP API routes every method (ANY routes receive it, other requests are a 404).
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
             def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    status, headers, body = _json_error(413, "payload_too_large", "request body too large")
-                else:
-                    raw = self.rfile.read(length) if length else b""
-                    status, headers, body = front.dispatch(
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    status, out_headers, body = front.answer(
                         method=self.command,
                         target=self.path,
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=raw,
+                        headers=headers,
+                        body=read_body(headers, self.rfile),
                         source_ip=self.client_address[0],
                     )
+                except _TooLarge:
+                    self.close_connection = True  # the unread body is still on the connection
+                    status, out_headers, body = _json_error(
+                        413, "payload_too_large", "request body too large"
+                    )
+                except _BadRequest as exc:
+                    self.close_connection = True
+                    status, out_headers, body = _json_error(400, "bad_request", str(exc))
+                except Exception:  # the front itself failed: a JSON 500, not a dropped connection
+                    self.close_connection = True
+                    status, out_headers, body = _json_error(500, "internal_error", "the front failed")
+                self._write(status, out_headers, body)
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # http.server's own refusals (malformed request line, too many headers...): JSON,
+                # with a status line even when the request line was too broken to name a version.
+                self.close_connection = True
+                if self.request_version == "HTTP/0.9":
+                    self.request_version = "HTTP/1.1"
+                try:
+                    phrase = HTTPStatus(code).phrase
+                except ValueError:
+                    phrase = "Error"
+                code_name = phrase.lower().replace(" ", "_").replace("-", "_")
+                self._write(*_json_error(code, code_name, message or phrase))
+
+            def _write(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
                 for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(body)))
+                    if k not in _FRAMING_HEADERS:
+                        self.send_header(k, v)
+                bodiless = status in (204, 304) or status < 200
+                if not bodiless:  # HEAD: the length the body would have, no body (RFC 9110 9.3.2)
+                    self.send_header("content-length", str(len(body)))
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-            def do_OPTIONS(self) -> None:  # CORS preflight, as the HTTP API's CORS config answers it
-                self.send_response(204)
-                self.send_header("access-control-allow-origin", "*")
-                self.send_header("access-control-allow-methods", "GET,POST,PUT,PATCH,DELETE,OPTIONS")
-                self.send_header(
-                    "access-control-allow-headers", "authorization,content-type,if-match,x-profile-id"
-                )
-                self.send_header("content-length", "0")
-                self.end_headers()
+                if not bodiless and self.command != "HEAD":
+                    self.wfile.write(body)
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
@@ -199,12 +305,20 @@ class ApiFront:
         self.server.shutdown()
         self.server.server_close()
 
+    def answer(
+        self, *, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        """What the HTTP API answers: a CORS preflight itself, everything else by its route."""
+        if is_preflight(method, headers):
+            return _preflight()
+        return self.dispatch(method=method, target=target, headers=headers, body=body, source_ip=source_ip)
+
     def dispatch(
         self, *, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(target)
         found = match_route(method, parts.path)
-        if found is None:
+        if found is None:  # AWS: 404 {"message":"Not Found"}; here the platform's error model
             return _json_error(404, "route_not_found", f"no route for {method} {parts.path}")
         compiled, path_params = found
         claims = None
