@@ -10,6 +10,7 @@ within a couple of minutes on two cores (FUZZ_MAX_EXAMPLES raises it for a longe
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
@@ -22,11 +23,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from functions.videos.handlers.handle_api import openapi_document
+from functions.api.handle_api import openapi_document
 from infra.local.emulator import EmbeddedStack
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Every method schemathesis can send where an operation does not declare it. It refuses HEAD here
+# (a HEAD answer has no body to validate): test_head_on_every_documented_path covers HEAD.
+UNEXPECTED_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY"]
 
 schema = schemathesis.openapi.from_dict(
     openapi_document(),
@@ -38,10 +42,10 @@ schema = schemathesis.openapi.from_dict(
             "suppress-health-check": ["too_slow", "filter_too_much"],
             "phases": {
                 "stateful": {"enabled": False},
-                # Methods a route does not declare: API Gateway forwards them to the function (ANY
-                # routes) or answers 404. TRACE/QUERY are left out: API Gateway has no such method
-                # and the local front (http.server) answers them 501 in HTML.
-                "coverage": {"unexpected-methods": ["GET", "PUT", "POST", "DELETE", "PATCH"]},
+                # Methods an operation does not declare: API Gateway forwards them to the function
+                # (ANY routes) or answers a JSON 404, and so does the local front, TRACE and QUERY
+                # included.
+                "coverage": {"unexpected-methods": UNEXPECTED_METHODS},
             },
         }
     ),
@@ -74,3 +78,14 @@ def test_the_embedded_api_serves_the_document_that_is_fuzzed(api_url: str) -> No
 @schema.parametrize()
 def test_api_fuzz(case: Any, api_url: str, admin_headers: dict[str, str]) -> None:
     case.call_and_validate(base_url=api_url, headers=admin_headers, checks=CHECKS, timeout=30)
+
+
+@pytest.mark.parametrize("path", sorted(openapi_document()["paths"]))
+def test_head_on_every_documented_path(path: str, api_url: str, admin_headers: dict[str, str]) -> None:
+    """HEAD, which schemathesis will not send: what API Gateway gives (the function's answer on an
+    ANY route, a 404 on a GET-only one), never a 5xx, JSON headers and no body."""
+    concrete = re.sub(r"\{[^}]+\}", "0" * 32, path)
+    response = requests.head(f"{api_url}{concrete}", headers=admin_headers, timeout=30)
+    assert response.status_code < 500, (path, response.status_code)
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    assert response.content == b""
