@@ -213,6 +213,7 @@ class EmbeddedStack:
         os.environ["MOTO_PORT"] = str(self.moto_port)  # where the ASL interpreter calls Lambda
         os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = self.moto_url
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto_patches.install()  # refuses a moto release other than the pinned one, before serving
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._server.start()
         requests.post(
@@ -220,10 +221,6 @@ class EmbeddedStack:
             json={"stepfunctions": {"execute_state_machine": True}},
             timeout=10,
         ).raise_for_status()
-        lambda_runtime.install()
-        moto_patches.make_dynamodb_writes_atomic()
-        moto_patches.make_stop_execution_wait_for_start()
-        moto_patches.make_s3_ranged_reads_lazy()
         py311.serialize_ast_parse()
 
         s3 = self.client("s3")

@@ -7,15 +7,61 @@ DynamoDB evaluates a write's condition and applies the write atomically; moto's 
 requests on several threads and does not, so two concurrent conditional writes can both pass.
 The platform relies on that atomicity (exactly one retry, one approval, one upload wins), so
 writes are serialised here.
+
+Lambda: moto would run a function in Docker; ``infra.local.lambda_runtime`` replaces its
+invocation with our handlers, in process.
+
+Every correction reaches into moto's internals, so each was checked against one moto release,
+``MOTO_VERSION`` (the pin in pyproject.toml). ``install`` refuses any other release and applies
+them all; the embedded mode calls it before serving anything.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import importlib.metadata
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+# The moto release every correction below (and infra/local/lambda_runtime.py) was checked against;
+# pyproject.toml pins the same (tests/unit/test_moto_patches.py holds the two together).
+MOTO_VERSION = "5.2.5"
+MOTO_REQUIREMENT = f"moto[server,stepfunctions]=={MOTO_VERSION}"
+
+
+def installed_moto_version() -> str | None:
+    try:
+        return importlib.metadata.version("moto")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_moto_version() -> None:
+    """Refuse to patch a moto release the corrections were not checked against."""
+    found = installed_moto_version()
+    if found == MOTO_VERSION:
+        return
+    raise RuntimeError(
+        f"the embedded mode's moto corrections were checked against moto {MOTO_VERSION}, but "
+        f"{'moto ' + found if found else 'no moto'} is installed. Either install the pinned release "
+        f"(pip install '{MOTO_REQUIREMENT}', or `make setup`), or re-check each patch in "
+        "infra/local/moto_patches.py and infra/local/lambda_runtime.py against the new moto and "
+        "update MOTO_VERSION there and the pin in pyproject.toml."
+    )
+
+
+def install() -> None:
+    """Check moto's version, then apply every correction. Safe to call again: each applies once."""
+    check_moto_version()
+    from infra.local import lambda_runtime  # imports infra.spec: only when the stack starts
+
+    lambda_runtime.install()
+    make_dynamodb_writes_atomic()
+    make_stop_execution_wait_for_start()
+    make_s3_ranged_reads_lazy()
+
 
 _WRITE_LOCK = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")

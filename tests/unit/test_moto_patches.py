@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import socket
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,7 +19,102 @@ from moto import mock_aws
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from infra.local import moto_patches
+from infra.local import lambda_runtime, moto_patches
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_the_checked_moto_version_is_the_one_pyproject_pins() -> None:
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    requirements = [*project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    pins = [r for r in requirements if re.match(r"moto\b", r)]
+    assert pins == [moto_patches.MOTO_REQUIREMENT]
+    assert moto_patches.MOTO_REQUIREMENT.endswith(f"=={moto_patches.MOTO_VERSION}")
+
+
+def test_the_environment_has_the_pinned_moto() -> None:
+    assert moto_patches.installed_moto_version() == moto_patches.MOTO_VERSION
+
+
+@pytest.fixture
+def corrections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which corrections ``install`` applies, in order (none of them really applied)."""
+    applied: list[str] = []
+    for name in (
+        "make_dynamodb_writes_atomic",
+        "make_stop_execution_wait_for_start",
+        "make_s3_ranged_reads_lazy",
+    ):
+        monkeypatch.setattr(moto_patches, name, lambda name=name: applied.append(name))
+    monkeypatch.setattr(lambda_runtime, "install", lambda: applied.append("lambda_runtime.install"))
+    return applied
+
+
+@pytest.mark.parametrize("found", ["5.2.6", "5.1.0", "6.0.0.dev1"])
+def test_install_refuses_another_moto_release_and_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, corrections: list[str], found: str
+) -> None:
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: found if name == "moto" else "0")
+    with pytest.raises(RuntimeError) as refused:
+        moto_patches.install()
+    message = str(refused.value)
+    assert f"moto {found} is installed" in message
+    assert f"checked against moto {moto_patches.MOTO_VERSION}" in message
+    assert "pip install 'moto[server,stepfunctions]==5.2.5'" in message
+    assert "re-check each patch in infra/local/moto_patches.py" in message
+    assert "update MOTO_VERSION" in message
+    assert corrections == []
+
+
+def test_install_refuses_when_moto_is_missing(
+    monkeypatch: pytest.MonkeyPatch, corrections: list[str]
+) -> None:
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    with pytest.raises(RuntimeError, match="no moto is installed"):
+        moto_patches.install()
+    assert corrections == []
+
+
+def test_install_applies_every_correction_with_the_pinned_moto(
+    monkeypatch: pytest.MonkeyPatch, corrections: list[str]
+) -> None:
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: moto_patches.MOTO_VERSION)
+    moto_patches.install()
+    assert corrections == [
+        "lambda_runtime.install",
+        "make_dynamodb_writes_atomic",
+        "make_stop_execution_wait_for_start",
+        "make_s3_ranged_reads_lazy",
+    ]
+
+
+def test_install_twice_patches_moto_once() -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.s3.models import FakeKey
+    from moto.s3.responses import S3Response
+
+    def patched() -> list[Any]:
+        return [
+            LambdaFunction._invoke_lambda,
+            DynamoDBBackend.put_item,
+            ExecutionWorker.stop,
+            S3Response.key_response,
+            FakeKey.__dict__["value"],
+        ]
+
+    moto_patches.install()
+    first = patched()
+    assert LambdaFunction._invoke_lambda is lambda_runtime._invoke_lambda
+    assert all(hasattr(f, "__wrapped__") for f in first[1:4])  # functools.wraps of moto's own
+    moto_patches.install()
+    assert patched() == first
+    assert not hasattr(first[1].__wrapped__, "__wrapped__")  # put_item is locked once, not twice
 
 
 class _Env:
