@@ -246,7 +246,7 @@ class Assumptions:
     index_bytes_per_source_s: float = 867.0  # the MP4 index (moov): measured on the bench's source
     # Split
     split_mode: str = "index"  # "index": ffprobe seeks, nothing copied; "copy": the fallback
-    index_split_processes: int = 16  # chunked.PROBE_PROCESSES: ffprobe runs at once
+    index_split_processes: int = 16  # split.PROBE_PROCESSES: ffprobe runs at once
     index_seek_bytes: float = 70_000.0  # one seek reads about one keyframe
     # Audio: pass-1 workers encode their chunk's audio piece (split by index)
     audio_roll_s: float = 6 * 1024 / 48_000  # pre-roll (4 AAC frames) + post-roll (2) per piece
@@ -371,9 +371,9 @@ ASSUMPTION_SOURCES: dict[str, str] = {
     "segment_s": "functions/shared/settings.py SEGMENT_SECONDS",
     "index_bytes_per_source_s": "measured: the moov box of the bench's 600 s source (generate_source, "
     + "+faststart) is 520,062 bytes, 867 per source second (18,000 video and about 28,100 audio samples)",
-    "split_mode": "as built: index for MP4/MOV/Matroska/WebM (chunked.INDEXED_CONTAINERS, split_by_index); "
+    "split_mode": "as built: index for MP4/MOV/Matroska/WebM (split.INDEXED_CONTAINERS, split_by_index); "
     + "copy (split_source: stream copy into /tmp, audio encoded whole) for other containers",
-    "index_split_processes": "functions/pipeline/logic/chunked.py PROBE_PROCESSES",
+    "index_split_processes": "functions/pipeline/logic/split.py PROBE_PROCESSES",
     "index_seek_bytes": "measured: the bench source's keyframes average 70,302 bytes",
     "audio_roll_s": "functions/pipeline/logic/audio_pieces.py: MIN_PRE_ROLL_FRAMES 4 + POST_ROLL_FRAMES 2 "
     + "of 1,024 samples at 48 kHz",
@@ -657,7 +657,7 @@ def open_cpu_s(duration_s: float, m: Measured) -> float:
 
 
 def index_split_work_s(duration_s: float, chunks: int, m: Measured, a: Assumptions) -> float:
-    """pipeline-split by index, once started (chunked.split_by_index, then the manifest).
+    """pipeline-split by index, once started (split.split_by_index, then the manifest).
 
     One ffprobe reads the start times (the index once); then a seek per boundary (every chunk
     but the first starts at one), shared among ``index_split_processes`` ffprobe runs at once.
@@ -1473,7 +1473,7 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
     """
     from functions.media.probe import ProbeLimits, probe
     from functions.moderation.logic.frames import sample_frames
-    from functions.pipeline.logic import audio_pieces, chunked
+    from functions.pipeline.logic import audio_pieces, split
     from functions.pipeline.logic.ladder import choose_ladder
     from functions.pipeline.logic.thumbnails import make_storyboard
     from functions.pipeline.logic.transcode import build_ladder_command
@@ -1655,14 +1655,14 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
 
         # The split by index: ffprobe runs on an 8 s and a 1-hour MP4 of the same structure (30 fps
         # H.264 + 48 kHz AAC, small frames so the hour is quick to make): opening the file (the
-        # index parsed whole) and the seeks of chunked.keyframes_at_or_before for 4 s chunks
+        # index parsed whole) and the seeks of split.keyframes_at_or_before for 4 s chunks
         small = generate_small_source(work / "small-8s.mp4", seconds=long_)
         hour = _concat_copy([small] * int(HOUR / long_), work / "small-hour.mp4")
         hour_probe = probe(str(hour), size_bytes=None, limits=limits)
         small_probe = probe(str(small), size_bytes=None, limits=limits)
 
         def open_once(path: Path, info: Any) -> Callable[[], object]:
-            return partial(chunked.source_times, str(path), info, ffprobe=settings.ffprobe_path, timeout=120)
+            return partial(split.source_times, str(path), info, ffprobe=settings.ffprobe_path, timeout=120)
 
         opens = {
             "8s": [_timed(open_once(small, small_probe))[1] for _ in range(5)],
@@ -1671,11 +1671,11 @@ def measure(*, repeats: int = 2, log: Callable[[str], None] = print) -> tuple[Me
         ffprobe_cpu = min(opens["8s"])
         parse_per_s = max(0.0, (min(opens["1h"]) - ffprobe_cpu) / (HOUR - long_))
         targets = [float(t) for t in range(4, int(HOUR) - 1, 4)]  # 899 boundaries of 4 s chunks
-        processes = min(chunked.PROBE_PROCESSES, len(targets))
+        processes = min(split.PROBE_PROCESSES, len(targets))
         seek_runs = []
         for _ in range(repeats):
             seeking = partial(
-                chunked.keyframes_at_or_before,
+                split.keyframes_at_or_before,
                 str(hour),
                 targets,
                 hour_probe,

@@ -22,9 +22,9 @@ How the pieces join without a click, a gap or a duplicate sample:
   the ones a whole-file encode gives the same packets (``-output_ts_offset``), so the stitched audio
   playlist runs on with no discontinuity, on the video's timeline.
 
-``tests/unit/pipeline/test_media_chunked.py`` checks the result against a whole-file encode: the same
-packet count, the same quality against the source everywhere (joins included), A/V in sync at every
-chunk boundary.
+``tests/unit/pipeline/test_audio_pieces.py`` checks the spliced rendition against a whole-file encode:
+the same packet count, the same quality against the source everywhere (joins included);
+``tests/unit/pipeline/test_media_chunked.py`` holds A/V in sync at every chunk boundary.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def build_piece_command(
         samples = (piece.frames + pre + POST_ROLL_FRAMES) * FRAME
         argv += ["-t", f"{samples / OUTPUT_RATE:.6f}"]
     argv += [*ffmpeg_input_args(source), "-map", f"0:{probe.audio.index}", "-vn", "-sn", "-dn"]
-    for key, value in audio_options(_rung()).items():
+    for key, value in audio_options(audio_rung()).items():
         argv += [f"-{key}", str(value)]
     argv += ["-map_metadata", "-1", "-f", "adts", str(out_path)]
     return argv
@@ -204,5 +204,6 @@ def _run(argv: list[str], timeout: float, what: str) -> None:
     )
 
 
-def _rung() -> Rung:
+def audio_rung() -> Rung:
+    """The audio rendition as a rung: its encoder settings, whether encoded in pieces or whole."""
     return Rung(RENDITION, 0, 0, 0, 0, 0, presets.AUDIO_BITRATE)

@@ -21,23 +21,19 @@ from typing import Any
 from functions.media import storage
 from functions.media.probe import ProbeResult
 from functions.media.workdir import time_budget, work_dir
-from functions.pipeline.logic.chunked import (
-    AUDIO_RENDITION,
+from functions.pipeline.logic.audio_pieces import RENDITION as AUDIO_RENDITION
+from functions.pipeline.logic.encode import ChunkRendition, encode_chunk, encode_chunk_audio
+from functions.pipeline.logic.ladder import Rung, choose_ladder
+from functions.pipeline.logic.split import (
     AudioOutput,
     Chunk,
-    ChunkRendition,
     SplitResult,
     chunk_dir_name,
-    encode_chunk,
-    encode_chunk_audio,
     indexed,
     split_by_index,
     split_source,
-    stitch_playlist,
-    stitched_audio,
-    stitched_rendition,
 )
-from functions.pipeline.logic.ladder import Rung, choose_ladder
+from functions.pipeline.logic.stitch import stitch_playlist, stitched_audio, stitched_rendition
 from functions.pipeline.logic.transcode import (
     PLAYLIST_NAME,
     RenditionOutput,

@@ -26,12 +26,9 @@ from functions.pipeline.logic.audio_pieces import (
     pre_roll_frames,
     segment_time,
 )
-from functions.pipeline.logic.chunked import (
-    chunk_dir_name,
-    encode_chunk_audio,
-    split_by_index,
-    stitch_playlist,
-)
+from functions.pipeline.logic.encode import encode_chunk_audio
+from functions.pipeline.logic.split import chunk_dir_name, split_by_index
+from functions.pipeline.logic.stitch import stitch_playlist
 from functions.pipeline.logic.transcode import PLAYLIST_NAME
 from functions.shared.errors import MediaFailed
 from tests.unit.pipeline.conftest import GENEROUS_LIMITS

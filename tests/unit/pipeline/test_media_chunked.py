@@ -16,24 +16,24 @@ from pathlib import Path
 import pytest
 
 from functions.media.probe import ProbeResult, probe
-from functions.pipeline.logic.chunked import (
-    AudioOutput,
-    Chunk,
+from functions.pipeline.logic.encode import (
     ChunkRendition,
-    chunk_dir_name,
     encode_chunk,
     encode_chunk_audio,
-    indexed,
     keyframe_expression,
-    parse_chunk_list,
     seek_args,
-    split_by_index,
-    split_source,
-    stitch_playlist,
-    stitched_audio,
-    stitched_rendition,
 )
 from functions.pipeline.logic.ladder import Rung
+from functions.pipeline.logic.split import (
+    AudioOutput,
+    Chunk,
+    chunk_dir_name,
+    indexed,
+    parse_chunk_list,
+    split_by_index,
+    split_source,
+)
+from functions.pipeline.logic.stitch import stitch_playlist, stitched_audio, stitched_rendition
 from functions.pipeline.logic.transcode import PLAYLIST_NAME, Segment, master_playlist_text, run_ladder
 from functions.shared.errors import MediaFailed
 from tests.unit.pipeline.conftest import GENEROUS_LIMITS
