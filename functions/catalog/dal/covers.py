@@ -18,6 +18,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.catalog.dal import titles
 from functions.catalog.dal.tables import TITLE_SK, CatalogItem, TitleItem, title_pk
+from functions.shared.clock import now_iso
 
 
 class SlotMoved(Exception):
@@ -46,7 +47,7 @@ def replace_slot(title_id: str, kind: str, record: dict[str, Any], *, replaces: 
     current = slot["upload_id"]
     unchanged = current.does_not_exist() if replaces is None else current == replaces
     item = TitleItem(title_pk(title_id), TITLE_SK)
-    bump = [TitleItem.version.add(1), TitleItem.updated_at.set(titles.now_iso())]
+    bump = [TitleItem.version.add(1), TitleItem.updated_at.set(now_iso())]
     try:
         item.update(actions=[slot.set(record), *bump], condition=CatalogItem.pk.exists() & unchanged)
     except UpdateError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
@@ -26,6 +25,7 @@ from functions.catalog.dal.tables import (
     TitleItem,
     title_pk,
 )
+from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict, NotFound, PreconditionFailed
 from functions.shared.table_binding import TableBinding
 
@@ -41,10 +41,6 @@ def bind() -> None:
 
 def reset() -> None:
     _BINDING.reset()
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_title_id() -> str:

@@ -7,9 +7,7 @@ image is not a failure: it is recorded on the title with its reason.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -17,24 +15,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.catalog.logic.covers_render import process_cover_upload
 from functions.shared.observability import metrics, observed, tracer
+from functions.shared.s3_events import created_objects
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    body = json.loads(record.body)
-    if body.get("Event") == "s3:TestEvent":
-        return  # S3 sends one when the notification configuration is saved
-    for s3_record in body.get("Records", []):
-        if not str(s3_record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        obj = s3_record["s3"]["object"]
-        outcome = process_cover_upload(
-            bucket=s3_record["s3"]["bucket"]["name"],
-            key=unquote_plus(obj["key"]),  # S3 URL-encodes keys in notifications
-            size=int(obj["size"]) if "size" in obj else None,
-        )
+    for created in created_objects(record.body):
+        outcome = process_cover_upload(bucket=created.bucket, key=created.key, size=created.size)
         metrics.add_metric(name=f"Cover_{outcome.action}", unit="Count", value=1)
         if outcome.reason:
             tracer.put_annotation("cover_rejection", outcome.reason)

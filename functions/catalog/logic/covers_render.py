@@ -28,11 +28,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.catalog.dal import covers as covers_dal
-from functions.catalog.dal.titles import now_iso
 from functions.catalog.logic.covers_contract import MAX_COVER_BYTES
 from functions.catalog.logic.covers_image import ImageRejected, RenderedImage, render_image
 from functions.catalog.models import ImageSlot
 from functions.shared.aws import client
+from functions.shared.clock import now_iso
 from functions.shared.errors import TransientError
 from functions.shared.keys import image_rendition_key, parse_cover_upload_key
 from functions.shared.observability import logger

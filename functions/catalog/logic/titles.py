@@ -28,6 +28,7 @@ from functions.catalog.logic.render import episode_view, season_view, title_view
 from functions.catalog.models import PublicationState, TitleKind, sources_of
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize
+from functions.shared.clock import now_iso
 from functions.shared.errors import (
     Conflict,
     NotFound,
@@ -131,7 +132,7 @@ def _transition(principal: Principal, title_id: str, if_match: str | None, to: P
         raise Conflict(f"a {current.state} title cannot become {to.value}", details={"state": current.state})
     fields: dict[str, Any] = {"state": to.value}
     if to is PublicationState.PUBLISHED:
-        fields["published_at"] = dal.now_iso()
+        fields["published_at"] = now_iso()
         if not current.first_published_at:
             fields["first_published_at"] = fields["published_at"]
     updated = dal.update_title(title_id, version, fields)
@@ -168,7 +169,7 @@ def add_season(
         raise Conflict(f"season {request.number} already exists")
     if len(aggregate.seasons) >= MAX_SEASONS:
         raise Conflict(f"a title has at most {MAX_SEASONS} seasons")
-    ts = dal.now_iso()
+    ts = now_iso()
     item = SeasonItem(
         title_pk(title_id),
         season_sk(request.number),
@@ -227,7 +228,7 @@ def add_episode(
     if len(aggregate.episodes) >= MAX_EPISODES:
         raise Conflict(f"a title has at most {MAX_EPISODES} episodes")
     _check_video(principal, request.video_id)
-    ts = dal.now_iso()
+    ts = now_iso()
     item = EpisodeItem(
         title_pk(title_id),
         episode_sk(season, request.number),

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from functions.identity.dal import profiles as dal
 from functions.identity.models import CreateProfileRequest, ProfileList, ProfileView
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize
+from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict
 
 # A household's picker, not an address book: a few profiles per account.
 MAX_PROFILES_PER_USER = 10
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_view(item: dal.ProfileModel) -> ProfileView:
@@ -40,7 +36,7 @@ def create_profile(principal: Principal, request: CreateProfileRequest) -> Profi
         owner_sub=principal.sub,
         name=request.name,
         age_ceiling=request.age_ceiling,
-        created_at=_now_iso(),
+        created_at=now_iso(),
     )
     return to_view(item)
 

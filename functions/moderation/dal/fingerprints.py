@@ -19,12 +19,12 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from functions.shared.clock import now_iso
 from functions.shared.table_binding import TableBinding
 
 SHARDS = 8
@@ -130,10 +130,6 @@ def _capped(hashes: Sequence[tuple[float, str]], interval: float) -> tuple[list[
     return picked, interval * step
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def save_fingerprints(video_id: str, hashes: Sequence[tuple[float, str]], interval: float) -> None:
     """Store (replace) the fingerprints of ``video_id``; ``interval``: seconds between samples."""
     if interval <= 0 or not math.isfinite(interval):
@@ -146,7 +142,7 @@ def save_fingerprints(video_id: str, hashes: Sequence[tuple[float, str]], interv
         hashes=encode_hashes(kept),
         interval=interval,
         frames=len(kept),
-        created_at=_now(),
+        created_at=now_iso(),
     ).save()
 
 
@@ -182,7 +178,7 @@ def protect(video_id: str, by: str) -> int:
         interval=stored.interval,
         frames=len(stored.hashes),
         protected_by=by,
-        protected_at=_now(),
+        protected_at=now_iso(),
     ).save()
     return len(stored.hashes)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.table_binding import TableBinding
 from functions.videos.dal.tables import VideoModel
@@ -20,10 +20,6 @@ _BINDING = TableBinding(VideoModel, table=lambda settings: settings.videos_table
 def _model() -> type[VideoModel]:
     _BINDING.bind()
     return VideoModel
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _is_conditional_failure(exc: Exception) -> bool:

@@ -14,7 +14,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -27,6 +26,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from functions.shared.aws import client
+from functions.shared.clock import now_iso
 from functions.shared.observability import logger
 from functions.shared.settings import Settings, get_settings
 from functions.videos.dal import videos as videos_dal
@@ -128,10 +128,6 @@ class DeliveryOutcome:
 class DeliveryResult:
     webhook_id: str
     outcome: DeliveryOutcome
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _short(text: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize, permits
+from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.settings import get_settings
 from functions.webhooks.dal import webhooks as dal
@@ -27,10 +27,6 @@ from functions.webhooks.models import (
 
 # Every subscription costs a signed POST per matching event: keep the fan-out of one owner bounded.
 MAX_WEBHOOKS_PER_OWNER = 20
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_view(item: dal.SubscriptionModel) -> WebhookView:
