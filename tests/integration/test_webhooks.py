@@ -158,21 +158,6 @@ def deliveries(api: ApiCall, webhook_id: str, *, sub: str = "user-1", role: str 
     return list(resp.body["items"])
 
 
-def seed_video(account: Account, owner: str, video_id: str = VIDEO_ID) -> None:
-    account.client("dynamodb").put_item(
-        TableName=account.resources.videos_table,
-        Item={
-            "video_id": {"S": video_id},
-            "owner_sub": {"S": owner},
-            "title": {"S": "t"},
-            "status": {"S": "FAILED"},
-            "created_at": {"S": "2026-11-21T00:00:00Z"},
-            "updated_at": {"S": "2026-11-21T00:00:00Z"},
-            "upload_key": {"S": f"uploads/{video_id}/source"},
-        },
-    )
-
-
 def get_with_query(account: Account, path: str, query: str, *, sub: str = "user-1") -> tuple[int, Any]:
     """The api fixture sends no query string; this one does."""
     found = match_route("GET", path)
@@ -577,16 +562,17 @@ def test_uploaders_hear_of_their_own_videos_and_admins_of_all(
     assert len(deliveries(api, admin, sub="admin-1", role="admin")) == 1
 
 
-def test_the_owner_of_a_failed_video_is_looked_up_when_the_event_does_not_say(
-    api: ApiCall, account: Account, local_delivery: None, receiver: Receiver
+def test_the_owner_a_failed_video_event_carries_decides_whose_webhooks_hear_it(
+    api: ApiCall, local_delivery: None, receiver: Receiver
 ) -> None:
-    # Given user-1's failed video and webhooks of user-1 and user-2
-    seed_video(account, "user-1")
+    # Given webhooks of user-1 and user-2
     register(api, receiver.url + "/user-1", sub="user-1")
     register(api, receiver.url + "/user-2", sub="user-2")
 
-    # When video.failed (which carries no owner) is dispatched
-    failed = eventbridge_event("video.failed", {"video_id": VIDEO_ID, "reason": "transcode_failed"})
+    # When video.failed, which names its owner (the dispatcher reads no videos table), is dispatched
+    failed = eventbridge_event(
+        "video.failed", {"video_id": VIDEO_ID, "owner": "user-1", "reason": "transcode_failed"}
+    )
     assert dispatch(failed) == {"batchItemFailures": []}
 
     # Then only the owner's webhook gets it
@@ -594,7 +580,7 @@ def test_the_owner_of_a_failed_video_is_looked_up_when_the_event_does_not_say(
     assert receiver.for_path("/user-2") == []
 
 
-def test_events_of_an_unknown_video_reach_only_admin_webhooks(
+def test_an_event_that_names_no_owner_reaches_only_admin_webhooks(
     api: ApiCall, local_delivery: None, receiver: Receiver
 ) -> None:
     register(api, receiver.url + "/user-1")

@@ -29,7 +29,6 @@ from functions.shared.aws import client
 from functions.shared.clock import now_iso
 from functions.shared.observability import logger
 from functions.shared.settings import Settings, get_settings
-from functions.videos.dal import videos as videos_dal
 from functions.webhooks.dal import webhooks as dal
 from functions.webhooks.logic.destinations import destination_refusal
 from functions.webhooks.logic.signing import sign
@@ -238,12 +237,10 @@ def _guarded(settings: Settings) -> Any:
 
 
 def _owner_of(event: WebhookEvent) -> str | None:
+    """Whose video the event is about: every video event carries its ``owner`` in the detail (the
+    emitter knows it), so the dispatcher reads no other domain's records."""
     owner = event.detail.get("owner")
-    if owner:
-        return str(owner)
-    # video.rejected / video.failed carry no owner: the video record knows.
-    video = videos_dal.find(event.video_id) if event.video_id else None
-    return video.owner_sub if video is not None else None
+    return str(owner) if owner else None
 
 
 def dispatch(
