@@ -40,16 +40,18 @@ class RenditionOutput:
     frame_rate: float
     playlist_path: Path
 
-    def to_dict(self) -> dict[str, Any]:
+    def describe(self, playlist_key: str) -> dict[str, Any]:
+        """The rendition as the transcode and stitch steps report it to the Saga (``playlist_key``:
+        its playlist's object key); the video record keeps ``videos.models.rendition_record`` of it."""
         return {
             "name": self.name,
             "width": self.width,
             "height": self.height,
-            "bandwidth": self.bandwidth,
-            "average_bandwidth": self.average_bandwidth,
+            "bitrate": self.bandwidth,
+            "average_bitrate": self.average_bandwidth,
             "codecs": self.codecs,
             "frame_rate": self.frame_rate,
-            "playlist_path": str(self.playlist_path),
+            "playlist_key": playlist_key,
         }
 
 
@@ -355,8 +357,9 @@ def master_playlist_text(renditions: Sequence[RenditionOutput], *, audio_uri: st
     """The master playlist listing the renditions, highest bandwidth first.
 
     With ``audio_uri`` the audio is a separate rendition (EXT-X-MEDIA, one group every variant
-    refers to): the chunked path encodes audio once, whole, so no chunk boundary can cut it. The
-    variants' BANDWIDTH and CODECS then already include the audio (see chunked.stitch_rendition).
+    refers to): the chunked path encodes it apart from the video chunks (whole, or in pieces spliced
+    on the AAC frame grid), so no chunk boundary cuts it. The variants' BANDWIDTH and CODECS then
+    already include the audio (see stitch.stitched_rendition).
     """
     lines = [
         "#EXTM3U",
