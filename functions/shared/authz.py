@@ -9,18 +9,15 @@ denied, and so is a caller in none of the platform's groups.
 owner (the role alone: a forbidden role gets its 403 before learning whether the resource
 exists) and once with the loaded resource's owner.
 
-Viewer profiles narrow what a viewer sees: ``audience_ceiling`` returns the active profile's
-age ceiling (see functions/shared/ratings.py), or None when unrestricted. The client picks the
-profile per request (``X-Profile-Id``), as a streaming app's "who is watching?" screen does: it
-is the viewer's choice within their own account, not a second identity (the token is that).
+Viewer profiles narrow what a viewer sees through the ``profiles:use`` rule; the active profile's
+ceiling is identity's to read (functions/identity/logic/audience.py). This module imports no
+domain: it is the ground floor every domain stands on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from functions.identity.dal import profiles as profile_store
 from functions.shared.auth import Principal
 from functions.shared.errors import Forbidden
 
@@ -30,8 +27,6 @@ VIEWER = "viewer"
 _ANY_ROLE = frozenset({ADMIN, UPLOADER, VIEWER})
 _CREATORS = frozenset({ADMIN, UPLOADER})
 _ADMINS = frozenset({ADMIN})
-
-PROFILE_HEADER = "x-profile-id"  # API Gateway (payload 2.0) lower-cases header names
 
 
 @dataclass(frozen=True)
@@ -94,18 +89,3 @@ def authorize(principal: Principal, action: str, *, owner: str | None = None) ->
 def permits(principal: Principal, action: str, *, owner: str | None = None) -> bool:
     """``authorize`` as a question, for choices that are not refusals (what a response shows)."""
     return _denial(principal, action, owner) is None
-
-
-def audience_ceiling(principal: Principal, event: dict[str, Any]) -> int | None:
-    """The active viewer profile's age ceiling, or None when unrestricted.
-
-    No ``X-Profile-Id`` header: unrestricted, and no read. With one: one GetItem; an unknown
-    profile is 404 (``profile_not_found``), another user's is 403.
-    """
-    headers = event.get("headers") or {}
-    profile_id = next((v for k, v in headers.items() if k.lower() == PROFILE_HEADER), None)
-    if profile_id is None:
-        return None
-    profile = profile_store.get(profile_id.strip())
-    authorize(principal, "profiles:use", owner=profile.owner_sub)
-    return int(profile.age_ceiling) if profile.age_ceiling is not None else None

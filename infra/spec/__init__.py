@@ -97,6 +97,6 @@ EXECUTION_RULES: tuple[ExecutionFailedRuleSpec, ...] = pipeline.EXECUTION_RULES
 
 
 def table_schemas() -> dict[str, dict[str, Any]]:
-    from functions.videos.dal.tables import TABLE_MODELS, table_schema
+    from infra.tables import TABLE_MODELS, table_schema
 
     return {name: table_schema(model) for name, model in TABLE_MODELS.items()}

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from functions.shared import authz, ratings
+from functions.identity.logic import audience
+from functions.shared import ratings
 from functions.shared.auth import Principal
 from functions.shared.errors import Forbidden, NotFound
 from functions.shared.ratings import ContentRating as R
@@ -61,7 +62,7 @@ class FakeStore:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
     fake = FakeStore({"kids": ("me", 7), "adult": ("me", None), "theirs": ("someone-else", 7)})
-    monkeypatch.setattr(authz, "profile_store", fake)
+    monkeypatch.setattr(audience, "profile_store", fake)
     return fake
 
 
@@ -73,25 +74,31 @@ ME = Principal(sub="me", roles=frozenset({"viewer"}))
 
 
 def test_without_the_header_there_is_no_ceiling_and_no_read(store: FakeStore) -> None:
-    assert authz.audience_ceiling(ME, _event()) is None
-    assert authz.audience_ceiling(ME, {}) is None
+    assert audience.audience_ceiling(ME, _event()) is None
+    assert audience.audience_ceiling(ME, {}) is None
     assert store.reads == []
 
 
 def test_the_selected_profile_gives_its_ceiling_in_one_read(store: FakeStore) -> None:
-    assert authz.audience_ceiling(ME, _event(**{"x-profile-id": "kids"})) == 7
-    assert authz.audience_ceiling(ME, _event(**{"X-Profile-Id": "adult"})) is None
+    assert audience.audience_ceiling(ME, _event(**{"x-profile-id": "kids"})) == 7
+    assert audience.audience_ceiling(ME, _event(**{"X-Profile-Id": "adult"})) is None
     assert store.reads == ["kids", "adult"]
 
 
 def test_another_users_profile_is_403_and_an_unknown_one_404(store: FakeStore) -> None:
     with pytest.raises(Forbidden):
-        authz.audience_ceiling(ME, _event(**{"x-profile-id": "theirs"}))
+        audience.audience_ceiling(ME, _event(**{"x-profile-id": "theirs"}))
     with pytest.raises(NotFound) as err:
-        authz.audience_ceiling(ME, _event(**{"x-profile-id": "nobody"}))
+        audience.audience_ceiling(ME, _event(**{"x-profile-id": "nobody"}))
     assert err.value.code == "profile_not_found"
 
 
 def test_a_caller_in_no_platform_group_may_not_use_a_profile(store: FakeStore) -> None:
     with pytest.raises(Forbidden):
-        authz.audience_ceiling(Principal(sub="me", roles=frozenset()), _event(**{"x-profile-id": "kids"}))
+        audience.audience_ceiling(Principal(sub="me", roles=frozenset()), _event(**{"x-profile-id": "kids"}))
+
+
+def test_a_request_names_a_profile_by_its_header_in_any_case() -> None:
+    assert audience.names_a_profile(_event(**{"X-Profile-Id": "kids"}))
+    assert not audience.names_a_profile(_event(authorization="Bearer x"))
+    assert not audience.names_a_profile({})

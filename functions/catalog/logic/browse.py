@@ -1,7 +1,7 @@
 """Catalog reads: a title with its seasons and episodes, listing pages and search.
 
-Every read takes the caller's audience ceiling (``authz.audience_ceiling``) and hides what
-``ratings.allowed`` refuses. Listing and search read the projections (eventually consistent),
+Every read takes the caller's audience ceiling (functions/identity/logic/audience.py) and hides
+what ``ratings.allowed`` refuses. Listing and search read the projections (eventually consistent),
 each page at most two DynamoDB Queries; a title is read from the write model (one Query on its
 partition), so an editor sees their own writes at once.
 """

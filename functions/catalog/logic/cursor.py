@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from functions.shared.errors import DomainError
+from functions.shared.secrets import cloudfront_private_key
 from functions.shared.settings import get_settings
 
 _CONTEXT = b"vod catalog cursor v1"
@@ -72,9 +73,4 @@ def signing_key() -> bytes:
     settings = get_settings()
     if settings.catalog_cursor_key:
         return _derived(settings.catalog_cursor_key)
-    from aws_lambda_powertools.utilities import parameters
-
-    from functions.videos.logic.playback import SECRET_CACHE_SECONDS
-
-    pem = parameters.get_secret(settings.cloudfront_private_key_secret, max_age=SECRET_CACHE_SECONDS)
-    return _derived(str(pem))
+    return _derived(cloudfront_private_key())

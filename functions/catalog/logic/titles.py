@@ -36,6 +36,7 @@ from functions.shared.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from functions.videos.logic import records
 
 
 def etag(version: int) -> str:
@@ -62,14 +63,12 @@ def expected_version(if_match: str | None, current: int) -> int:
 
 def _check_video(principal: Principal, video_id: str) -> None:
     """A title may only be bound to an existing video, and an uploader only to their own."""
-    from functions.videos.dal import videos
-
-    video = videos.find(video_id)
-    if video is None:
+    owner = records.owner_of(video_id)
+    if owner is None:
         raise ValidationFailed(
             "no such video", details={"field": "video_id", "message": f"video {video_id} does not exist"}
         )
-    authorize(principal, "titles:bind_video", owner=video.owner_sub)
+    authorize(principal, "titles:bind_video", owner=owner)
 
 
 def _owned_title(principal: Principal, action: str, title_id: str) -> TitleItem:

@@ -1,7 +1,7 @@
-"""PynamoDB models: the only place that knows the table layout.
+"""PynamoDB models: the only place that knows the videos table's layout.
 
-Infra (CDK and the embedded emulator) reads the key schema from these classes through
-``table_schema`` so the deployed table and the model cannot drift.
+Infra (CDK and the embedded emulator) reads the key schema from these classes (infra/tables.py)
+so the deployed table and the model cannot drift.
 """
 
 from __future__ import annotations
@@ -78,55 +78,3 @@ class VideoModel(Model):
 
     owner_index = OwnerIndex()
     status_index = StatusIndex()
-
-
-def _table_models() -> dict[str, type[Model]]:
-    from functions.catalog.dal.tables import CatalogItem, ViewItem
-    from functions.shared.platform_tables import IdempotencyKeys, PlatformKeys
-
-    return {
-        "videos": VideoModel,
-        "platform": PlatformKeys,
-        "idempotency": IdempotencyKeys,
-        "catalog": CatalogItem,
-        "catalog_views": ViewItem,
-    }
-
-
-TABLE_MODELS: dict[str, type[Model]] = _table_models()
-
-
-def table_schema(model: type[Model]) -> dict[str, Any]:
-    """Key schema and indexes of a PynamoDB model in a neutral shape for CDK and the emulator."""
-    attrs = model.get_attributes()
-
-    def _type(name: str) -> str:
-        return {"S": "S", "N": "N", "B": "B"}[attrs[name].attr_type]
-
-    hash_key = model._hash_keyname
-    range_key = model._range_keyname
-    assert hash_key is not None, f"{model.__name__} has no hash key"
-    indexes = []
-    for index in model._indexes.values():
-        idx_hash = idx_range = None
-        for name, attr in index.Meta.attributes.items():
-            if attr.is_hash_key:
-                idx_hash = name
-            if attr.is_range_key:
-                idx_range = name
-        assert idx_hash is not None
-        indexes.append({"name": index.Meta.index_name, "hash_key": idx_hash, "range_key": idx_range})
-    return {
-        # A table stream (``Meta.stream_view_type``), e.g. the catalog's, which feeds its projections.
-        "stream": getattr(model.Meta, "stream_view_type", None),
-        "hash_key": (hash_key, _type(hash_key)),
-        "range_key": (range_key, _type(range_key)) if range_key else None,
-        "indexes": [
-            {
-                "name": i["name"],
-                "hash_key": (i["hash_key"], _type(i["hash_key"])),
-                "range_key": (i["range_key"], _type(i["range_key"])) if i["range_key"] else None,
-            }
-            for i in indexes
-        ],
-    }

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from functions.catalog.dal.views import MAX_CALLS_PER_PAGE
 from functions.catalog.logic.titles import etag
+from functions.identity.logic.audience import audience_ceiling, names_a_profile
 from functions.shared.auth import Principal, principal_from_event
-from functions.shared.authz import PROFILE_HEADER, audience_ceiling
 
 TitleId = Annotated[str, Path(description="Title id (32 hex characters)", pattern=r"^[0-9a-f]{32}$")]
 SeasonNumber = Annotated[int, Path(description="Season number", ge=1, le=9999)]
@@ -52,9 +52,7 @@ def ceiling(router: Router, principal: Principal) -> int | None:
 
 def page_budget(router: Router) -> int:
     """DynamoDB calls a listing page may make: 2 in all, less the profile read ``ceiling`` made."""
-    headers = router.current_event.raw_event.get("headers") or {}
-    profile_read = any(name.lower() == PROFILE_HEADER for name in headers)
-    return MAX_CALLS_PER_PAGE - int(profile_read)
+    return MAX_CALLS_PER_PAGE - int(names_a_profile(router.current_event.raw_event))
 
 
 def with_etag(

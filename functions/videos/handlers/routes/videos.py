@@ -9,18 +9,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from functions.shared import authz
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
-from functions.videos.logic import playback, retry
+from functions.videos.logic import retry
 from functions.videos.logic import videos as logic
-from functions.videos.models import (
-    CreateVideoRequest,
-    CreateVideoResponse,
-    PlaybackRequest,
-    PlaybackResponse,
-    VideoView,
-)
+from functions.videos.models import CreateVideoRequest, CreateVideoResponse, VideoView
 
 router = Router()
 
@@ -68,39 +61,6 @@ def get_video(video_id: VideoId) -> VideoView:
     principal = principal_from_event(router.current_event.raw_event)
     logger.append_keys(video_id=video_id)
     return logic.get_video(principal, video_id)
-
-
-@router.post(
-    "/v1/videos/<video_id>/playback",
-    summary="Get a signed HLS URL for a READY video",
-    responses={
-        200: {
-            "description": "Signed master playlist URL",
-            "content": {"application/json": {"model": PlaybackResponse}},
-        },
-        403: {
-            "description": "Unpublished and not yours; the X-Profile-Id profile is not yours; or the "
-            "title's rating is above that profile's age ceiling (code rating_restricted)"
-        },
-        404: {"description": "No such video, or no such X-Profile-Id profile (code profile_not_found)"},
-        409: {"description": "Not READY"},
-    },
-    tags=["playback"],
-)
-@tracer.capture_method
-def create_playback(
-    video_id: VideoId, request: Annotated[PlaybackRequest | None, Body()] = None
-) -> PlaybackResponse:
-    event = router.current_event
-    principal = principal_from_event(event.raw_event)
-    logger.append_keys(video_id=video_id)
-    return playback.create_playback(
-        principal,
-        video_id,
-        request or PlaybackRequest(),
-        event.raw_event["requestContext"]["http"]["sourceIp"],
-        ceiling=authz.audience_ceiling(principal, event.raw_event),
-    )
 
 
 @router.post(

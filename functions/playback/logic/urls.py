@@ -1,10 +1,13 @@
-"""Signed playback URLs for READY videos (see functions.playback.signing for the policy choice)."""
+"""Signed playback URLs for READY videos (see functions.playback.signing for the policy choice).
+
+Playback sits above the domains it asks: the video must be visible to the caller (videos), and
+the title it is bound to must be within the active profile's ceiling (catalog, identity). None
+of those imports playback, so no package depends on itself through this one.
+"""
 
 from __future__ import annotations
 
 import time
-
-from aws_lambda_powertools.utilities import parameters
 
 from functions.catalog.logic.lookup import rating_for_video
 from functions.playback.signing import iso, sign_url
@@ -12,11 +15,10 @@ from functions.shared import keys, ratings
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize
 from functions.shared.errors import Conflict, Forbidden
+from functions.shared.secrets import cloudfront_private_key
 from functions.shared.settings import get_settings
 from functions.videos.logic.videos import load_visible
 from functions.videos.models import PlaybackRequest, PlaybackResponse, VideoStatus
-
-SECRET_CACHE_SECONDS = 300
 
 
 def create_playback(
@@ -27,7 +29,7 @@ def create_playback(
     *,
     ceiling: int | None = None,
 ) -> PlaybackResponse:
-    """``ceiling``: the active viewer profile's age ceiling (``authz.audience_ceiling``), if any."""
+    """``ceiling``: the active viewer profile's age ceiling (identity's ``audience_ceiling``), if any."""
     authorize(principal, "videos:play")
     item = load_visible(principal, video_id)
     # VIEWABLE: the lowest rung is stitched and its master playlist lists it; the player picks up
@@ -40,12 +42,11 @@ def create_playback(
     expires_at = int(time.time()) + ttl
     base = settings.cdn_base_url.rstrip("/")
     bind_ip = settings.playback_bind_ip if request.bind_ip is None else request.bind_ip
-    private_pem = parameters.get_secret(settings.cloudfront_private_key_secret, max_age=SECRET_CACHE_SECONDS)
     url = sign_url(
         url=f"{base}/{keys.master_playlist_key(video_id)}",
         resource=f"{base}/{keys.hls_prefix(video_id)}*",
         key_pair_id=settings.cloudfront_key_pair_id,
-        private_pem=str(private_pem),
+        private_pem=cloudfront_private_key(),
         expires_at=expires_at,
         source_ip=source_ip if bind_ip else None,
     )

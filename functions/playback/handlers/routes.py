@@ -1,0 +1,55 @@
+"""POST /v1/videos/{id}/playback: parse, find the caller's profile ceiling, call one logic function."""
+
+# No "from __future__ import annotations" here: Powertools reads the route signatures at runtime
+# (through the tracer wrapper), and string annotations would not resolve there.
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from functions.identity.logic.audience import audience_ceiling
+from functions.shared.auth import principal_from_event
+from functions.shared.observability import logger, tracer
+from functions.videos.models import PlaybackRequest, PlaybackResponse
+
+router = Router()
+
+VideoId = Annotated[str, Path(description="Video id (32 hex characters)")]
+
+
+@router.post(
+    "/v1/videos/<video_id>/playback",
+    summary="Get a signed HLS URL for a READY video",
+    responses={
+        200: {
+            "description": "Signed master playlist URL",
+            "content": {"application/json": {"model": PlaybackResponse}},
+        },
+        403: {
+            "description": "Unpublished and not yours; the X-Profile-Id profile is not yours; or the "
+            "title's rating is above that profile's age ceiling (code rating_restricted)"
+        },
+        404: {"description": "No such video, or no such X-Profile-Id profile (code profile_not_found)"},
+        409: {"description": "Not READY"},
+    },
+    tags=["playback"],
+)
+@tracer.capture_method
+def create_playback(
+    video_id: VideoId, request: Annotated[PlaybackRequest | None, Body()] = None
+) -> PlaybackResponse:
+    # Imported here: URL signing (cryptography, ~20 ms) is paid by this route only, not by every
+    # cold start of the API function.
+    from functions.playback.logic import urls
+
+    event = router.current_event
+    principal = principal_from_event(event.raw_event)
+    logger.append_keys(video_id=video_id)
+    return urls.create_playback(
+        principal,
+        video_id,
+        request or PlaybackRequest(),
+        event.raw_event["requestContext"]["http"]["sourceIp"],
+        ceiling=audience_ceiling(principal, event.raw_event),
+    )
