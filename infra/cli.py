@@ -319,6 +319,12 @@ def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
         for key, value in BASE_ENV.items():
             os.environ.setdefault(key, value)
         os.environ["AWS_ENDPOINT_URL"] = endpoint
+        # The embedded stack's table names (settings have no defaults for resources).
+        from infra.local.provision import local_resources
+
+        local = local_resources(cdn_base_url="", key_pair_id="")
+        os.environ.setdefault("CATALOG_TABLE", local.catalog_table)
+        os.environ.setdefault("CATALOG_VIEWS_TABLE", local.catalog_views_table)
     from functions.catalog.logic.projector import rebuild
 
     print(json.dumps(asdict(rebuild())))

@@ -24,6 +24,26 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# Resource names have no defaults (functions/shared/settings.py). Test code that runs outside any
+# function (unit tests of logic and DALs, setup and assertions) plays an operator who can name
+# every resource; a function invoked through infra.local.lambda_runtime, once configured, sees
+# only its own declared ones whatever is set here.
+os.environ.update(
+    {
+        "VIDEOS_TABLE": "vod-videos",
+        "PLATFORM_TABLE": "vod-platform",
+        "IDEMPOTENCY_TABLE": "vod-idempotency",
+        "UPLOAD_BUCKET": "vod-uploads",
+        "MEDIA_BUCKET": "vod-media",
+        "EVENT_BUS_NAME": "vod-events",
+        "STATE_MACHINE_ARN": "",
+        "CDN_BASE_URL": "http://127.0.0.1:8787",
+        "CLOUDFRONT_KEY_PAIR_ID": "",
+        "CLOUDFRONT_PRIVATE_KEY_SECRET": "vod/cloudfront-private-key",
+        "CATALOG_TABLE": "vod-catalog",
+        "CATALOG_VIEWS_TABLE": "vod-catalog-views",
+    }
+)
 # jsii (CDK) prints a banner about Node 20 at exit; it is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError, ConnectionError, EndpointConnection
 
 from functions.shared.aws import client
 from functions.shared.errors import TransientError
+from functions.shared.threads import ContextThreadPoolExecutor
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -65,7 +65,7 @@ def upload_directory(local_dir: Path, bucket: str, prefix: str, *, workers: int 
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=ctype)
         return key
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ContextThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(put, files))
 
 
@@ -82,7 +82,7 @@ def download_hls_as_ts(bucket: str, playlist_key: str, dest: Path, *, workers: i
         data: bytes = s3.get_object(Bucket=bucket, Key=segment_key)["Body"].read()
         return data
 
-    with ThreadPoolExecutor(max_workers=workers) as pool, dest.open("wb") as out:
+    with ContextThreadPoolExecutor(max_workers=workers) as pool, dest.open("wb") as out:
         for data in pool.map(fetch, segment_keys):  # map keeps the playlist order
             out.write(data)
     return dest
@@ -126,7 +126,7 @@ def get_json(bucket: str, key: str) -> Any:
 
 def get_json_many(bucket: str, keys: list[str], *, workers: int = 32) -> list[Any]:
     """Read many small JSON objects in parallel, in the order given."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ContextThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda key: get_json(bucket, key), keys))
 
 

@@ -3,31 +3,84 @@
 Every environment variable a function reads is a field here; logic never touches ``os.environ``.
 The names are the contract between infra (CDK and the embedded emulator, both through
 ``infra.spec``) and the functions.
+
+Resource names (tables, buckets, the bus, ...) have no defaults: a function's environment holds
+only those its ``FunctionSpec.env`` declares, and reading another raises ``MissingSetting`` naming
+the variable. Only a read fails, so a function that never touches a resource still starts. The
+embedded mode runs every function in one process: ``invocation()`` gives each invocation its own
+function's settings, which ``get_settings()`` returns, so a missing declaration fails locally
+exactly as it would on AWS.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
+from typing import Any, ClassVar, overload
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class MissingSetting(RuntimeError):
+    """A function read a resource name its environment does not have."""
+
+    def __init__(self, variable: str):
+        super().__init__(
+            f"{variable} is not in this function's environment: declare it in infra/spec (FunctionSpec.env)"
+        )
+        self.variable = variable
+
+
+class Resource:
+    """A resource name: required, but only when read (``Settings.resources`` holds the values)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.variable = name.upper()  # the environment variable: RESOURCE_ENV in infra/spec
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Resource: ...
+    @overload
+    def __get__(self, obj: Settings, owner: type) -> str: ...
+    def __get__(self, obj: Settings | None, owner: type) -> Resource | str:
+        if obj is None:
+            return self
+        value = obj.resources.get(self.variable)
+        if value is None:
+            raise MissingSetting(self.variable)
+        return value
+
+
+# The largest REVIEW_DEADLINE_SECONDS: the media pipeline's execution timeout must exceed it plus
+# the time before and after the review (tests/unit/test_state_timeouts.py).
+REVIEW_DEADLINE_MAX_SECONDS = 14 * 86400
+
+
+class Settings(BaseModel):
+    """Read from an environment by ``from_environ`` (``get_settings()`` does it); ``Settings(...)``
+    alone takes only its keyword values (by variable name) and defaults."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
 
-    # Resources
-    videos_table: str = Field(default="vod-videos", alias="VIDEOS_TABLE")
-    upload_bucket: str = Field(default="vod-uploads", alias="UPLOAD_BUCKET")
-    media_bucket: str = Field(default="vod-media", alias="MEDIA_BUCKET")
-    event_bus_name: str = Field(default="vod-events", alias="EVENT_BUS_NAME")
-    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
-    platform_table: str = Field(default="vod-platform", alias="PLATFORM_TABLE")
-    idempotency_table: str = Field(default="vod-idempotency", alias="IDEMPOTENCY_TABLE")
-    catalog_table: str = Field(default="vod-catalog", alias="CATALOG_TABLE")
-    catalog_views_table: str = Field(default="vod-catalog-views", alias="CATALOG_VIEWS_TABLE")
+    # Resources: one per field of infra.spec.Resources (a test checks that they agree), each read
+    # from the variable of its name upper-cased. ``resources`` holds those the environment has.
+    resources: Mapping[str, str] = Field(default_factory=dict, repr=False)
+    videos_table: ClassVar[Resource] = Resource()
+    platform_table: ClassVar[Resource] = Resource()
+    idempotency_table: ClassVar[Resource] = Resource()
+    upload_bucket: ClassVar[Resource] = Resource()
+    media_bucket: ClassVar[Resource] = Resource()
+    event_bus_name: ClassVar[Resource] = Resource()
+    state_machine_arn: ClassVar[Resource] = Resource()
+    cdn_base_url: ClassVar[Resource] = Resource()
+    cloudfront_key_pair_id: ClassVar[Resource] = Resource()
+    cloudfront_private_key_secret: ClassVar[Resource] = Resource()
+    catalog_table: ClassVar[Resource] = Resource()
+    catalog_views_table: ClassVar[Resource] = Resource()
 
     # Moderation
     moderation_word_list: str = Field(
@@ -45,6 +98,12 @@ class Settings(BaseSettings):
     moderation_review_threshold: float = Field(default=0.6, alias="MODERATION_REVIEW_THRESHOLD", ge=0, le=1)
     copyright_max_distance: int = Field(default=10, alias="COPYRIGHT_MAX_HAMMING_DISTANCE", ge=0, le=64)
     copyright_min_matched_seconds: float = Field(default=5.0, alias="COPYRIGHT_MIN_MATCHED_SECONDS", ge=0)
+    # How long a video held for review (IN_REVIEW) waits for an admin before it ends FAILED
+    # review_timed_out: the AwaitReview state's TimeoutSecondsPath, put in each execution's input by
+    # the starter. The media pipeline's execution timeout covers the largest value (docs/moderation.md).
+    review_deadline_seconds: int = Field(
+        default=7 * 86400, alias="REVIEW_DEADLINE_SECONDS", ge=1, le=REVIEW_DEADLINE_MAX_SECONDS
+    )
 
     # Webhooks
     webhook_timeout_s: float = Field(default=5.0, alias="WEBHOOK_TIMEOUT_SECONDS", gt=0)
@@ -84,12 +143,7 @@ class Settings(BaseSettings):
     inline_map_max_chunks: int = Field(default=40, alias="INLINE_MAP_MAX_CHUNKS", ge=1)
     map_max_concurrency: int = Field(default=1000, alias="MAP_MAX_CONCURRENCY", ge=1, le=10_000)
 
-    # Playback (CloudFront signed URLs)
-    cdn_base_url: str = Field(default="http://127.0.0.1:8787", alias="CDN_BASE_URL")
-    cloudfront_key_pair_id: str = Field(default="", alias="CLOUDFRONT_KEY_PAIR_ID")
-    cloudfront_private_key_secret: str = Field(
-        default="vod/cloudfront-private-key", alias="CLOUDFRONT_PRIVATE_KEY_SECRET"
-    )
+    # Playback (CloudFront signed URLs; the CDN's URL and key are resources, above)
     playback_ttl_seconds: int = Field(default=3600, alias="PLAYBACK_TTL_SECONDS", ge=60, le=86400)
     playback_bind_ip: bool = Field(default=False, alias="PLAYBACK_BIND_IP")
 
@@ -101,7 +155,71 @@ class Settings(BaseSettings):
     # Observability
     service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_resources(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "resources" not in data:
+            found = {v: data[v] for v in RESOURCE_VARIABLES if v in data}
+            return {**data, "resources": found}
+        return data
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """The settings one environment gives (the variables exactly as a function has them)."""
+        return cls.model_validate(dict(environ))
+
+
+RESOURCE_VARIABLES = tuple(attr.variable for attr in vars(Settings).values() if isinstance(attr, Resource))
+# Variables of the non-resource settings: in the embedded mode they are the process's own.
+_SETTING_VARIABLES = tuple(
+    f.alias for name, f in Settings.model_fields.items() if f.alias and name != "resources"
+)
+
+
+# The settings of the invocation running in this context (the embedded mode; None on AWS, where a
+# process is one function and its environment is os.environ).
+_INVOCATION: ContextVar[Settings | None] = ContextVar("invocation_settings", default=None)
+
+
+@lru_cache(maxsize=128)
+def _settings_for(items: frozenset[tuple[str, str]]) -> Settings:
+    # One object per distinct environment: table bindings and caches keyed on it stay warm.
+    return Settings.from_environ(dict(items))
+
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
+def _process_settings() -> Settings:
+    return Settings.from_environ(os.environ)
+
+
+class _GetSettings:
+    """``get_settings()``: the current invocation's settings, else the process's (parsed once).
+    ``get_settings.cache_clear()`` forgets parsed settings (the emulator on new endpoints, tests
+    that change the environment)."""
+
+    def __call__(self) -> Settings:
+        current = _INVOCATION.get()
+        return current if current is not None else _process_settings()
+
+    def cache_clear(self) -> None:
+        _process_settings.cache_clear()
+        _settings_for.cache_clear()
+
+
+get_settings = _GetSettings()
+
+
+@contextmanager
+def invocation(environment: Mapping[str, str]) -> Iterator[Settings]:
+    """Run one invocation with ``environment`` as its function's environment (the embedded mode).
+
+    Its resource names come from ``environment`` only; other settings are the process's (region,
+    tool paths, a test's monkeypatched limits), overridden by ``environment``. Threads the handler
+    starts see them only through ``functions.shared.threads`` (a ContextVar is per thread)."""
+    process = {v: os.environ[v] for v in _SETTING_VARIABLES if v in os.environ}
+    settings = _settings_for(frozenset({**process, **environment}.items()))
+    token = _INVOCATION.set(settings)
+    try:
+        yield settings
+    finally:
+        _INVOCATION.reset(token)

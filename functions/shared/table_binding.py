@@ -2,8 +2,11 @@
 
 PynamoDB reads a model's table from ``Meta.table_name`` and caches a connection per model. A
 binding sets them from the current settings the first time it is used, and again whenever the
-settings object changes (the embedded mode clears the settings cache when it starts a stack on
-new endpoints), dropping the old connections.
+table or region they name changes, dropping the old connections. Keyed on the names, not on the
+settings object: in the embedded mode each invocation has its function's own settings, and
+functions that name the same table must share the connection rather than rebind on every call.
+A function whose environment lacks the table fails here (``MissingSetting``), as on AWS. The
+embedded mode resets every binding when it starts a stack on new endpoints (``reset_all``).
 """
 
 from __future__ import annotations
@@ -23,21 +26,23 @@ class TableBinding:
     def __init__(self, *models: type[Model], table: Callable[[Settings], str]):
         self._models = models
         self._table = table
-        self._bound: Settings | None = None
+        self._bound: tuple[str, str] | None = None  # (table, region)
         self._connection: Connection | None = None
         TableBinding._all.append(self)
 
     def bind(self) -> Connection:
         """Bind if needed; returns a connection for calls no model offers (transactions)."""
         settings = get_settings()
-        if self._bound is not settings or self._connection is None:
+        bound = (self._table(settings), settings.aws_region)
+        if self._bound != bound or self._connection is None:
+            table, region = bound
             for model in self._models:
                 meta: Any = model.Meta
-                meta.table_name = self._table(settings)
-                meta.region = settings.aws_region
+                meta.table_name = table
+                meta.region = region
                 model._connection = None
-            self._connection = Connection(region=settings.aws_region)
-            self._bound = settings
+            self._connection = Connection(region=region)
+            self._bound = bound
         return self._connection
 
     def reset(self) -> None:

@@ -3,6 +3,12 @@
 moto's ``LambdaFunction._invoke_lambda`` (private API; moto is pinned for this) is the one
 choke point that S3 -> SQS -> Lambda, Step Functions -> Lambda and direct ``Invoke`` all pass
 through. Replacing it makes every trigger path run our code with the function's environment.
+
+That environment is per invocation: handlers run in threads of one process, so it cannot be
+``os.environ``. ``configure`` says which resources and deployer settings functions get; each
+invocation then runs inside ``functions.shared.settings.invocation`` with its function's
+``spec.function_environment``, so a function reading a resource it did not declare fails here as
+it would on AWS.
 """
 
 from __future__ import annotations
@@ -13,15 +19,44 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.spec import FunctionSpec
+from functions.shared.settings import invocation
+from infra.spec import FunctionSpec, Resources, function_environment
 
 _ORIGINAL: Callable[..., Any] | None = None
 _REGISTRY: dict[str, FunctionSpec] = {}
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Deployment:
+    resources: Resources
+    settings: Mapping[str, str]  # the deployer's settings, the same for every function
+
+
+_DEPLOYMENT: _Deployment | None = None
+
+
+def configure(resources: Resources, settings: Mapping[str, str]) -> None:
+    """Give every invocation from now on its function's declared environment (the embedded
+    stack, the in-process moto tests). Until then handlers see the process's settings."""
+    global _DEPLOYMENT
+    _DEPLOYMENT = _Deployment(resources, dict(settings))
+
+
+def deconfigure() -> None:
+    global _DEPLOYMENT
+    _DEPLOYMENT = None
+
+
+def environment_of(spec: FunctionSpec) -> dict[str, str] | None:
+    """The environment an invocation of ``spec`` gets (None: not configured, the process's)."""
+    if _DEPLOYMENT is None:
+        return None
+    return function_environment(spec, _DEPLOYMENT.resources, _DEPLOYMENT.settings)
 
 
 @dataclass
@@ -69,8 +104,13 @@ def resolve_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
     return handler
 
 
-def invoke(spec: FunctionSpec, event: Any, *, arn: str = "") -> tuple[Any, bool]:
-    """Call the handler like Lambda would: returns (result or error payload, errored)."""
+def invoke(
+    spec: FunctionSpec, event: Any, *, arn: str = "", environment: Mapping[str, str] | None = None
+) -> tuple[Any, bool]:
+    """Call the handler like Lambda would: returns (result or error payload, errored).
+    ``environment``: the function's environment, if not the configured one (tests)."""
+    if environment is None:
+        environment = environment_of(spec)
     context = LocalContext(
         function_name=spec.name,
         memory_limit_in_mb=spec.memory_mb,
@@ -78,7 +118,12 @@ def invoke(spec: FunctionSpec, event: Any, *, arn: str = "") -> tuple[Any, bool]
         invoked_function_arn=arn or f"arn:aws:lambda:us-east-1:123456789012:function:{spec.name}",
     )
     try:
-        result = resolve_handler(spec)(event, context)
+        handler = resolve_handler(spec)
+        if environment is None:
+            result = handler(event, context)
+        else:
+            with invocation(environment):
+                result = handler(event, context)
         errored = False
     except Exception as exc:  # a function error, as Lambda reports it
         result = {

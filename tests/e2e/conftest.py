@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from functions.shared.settings import get_settings
+from infra import spec
 from infra.local.emulator import EmbeddedStack
 from tests import scan_guard
 
@@ -42,8 +45,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
             **CHUNKING,
         },
     ).start()
+    # The test's own code (setup, assertions through the DALs) runs outside any function: it may
+    # name every resource. The stack's functions still get only their declared ones.
+    assert embedded.resources is not None
+    names = {key: getattr(embedded.resources, attr) for key, attr in spec.RESOURCE_ENV.items()}
+    saved = {key: os.environ.get(key) for key in names}
+    os.environ.update(names)
+    get_settings.cache_clear()
     yield embedded
     embedded.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 class Client:

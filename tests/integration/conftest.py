@@ -1,4 +1,4 @@
-"""Handlers against moto in-process (``mock_aws``), resources built from infra/spec.py."""
+"""Handlers against moto in-process (``mock_aws``), resources built from infra/spec."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from infra import spec
-from infra.local import moto_patches, provision
+from infra.local import lambda_runtime, moto_patches, provision
 from infra.local.http_front import build_event, match_route
 from infra.local.keys import CloudFrontKeys, LocalIssuer
 from infra.local.lambda_runtime import invoke
@@ -50,11 +50,16 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
     with mock_aws():
         keys = CloudFrontKeys(tmp_path)
         res = provision.local_resources(cdn_base_url="https://cdn.example.test", key_pair_id=keys.key_pair_id)
+        # Invocations get their own function's declared environment (a missing FunctionSpec.env
+        # entry fails the test as it would fail on AWS); the test's own code, outside any
+        # function, sees the union of them all.
+        deployer = {"WORK_DIR": str(tmp_path / "work")}
         env: dict[str, str] = {}
         for fn in spec.FUNCTIONS:
-            env.update(spec.function_environment(fn, res, {"WORK_DIR": str(tmp_path / "work")}))
+            env.update(spec.function_environment(fn, res, deployer))
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
+        lambda_runtime.configure(res, deployer)
         try:
             provision.create_tables(boto3.client("dynamodb"), res)
             s3 = boto3.client("s3")
@@ -68,6 +73,7 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
             machines = provision.create_state_machines(boto3.client("stepfunctions"))
             yield Account(res, keys, LocalIssuer(tmp_path), queues, machines)
         finally:
+            lambda_runtime.deconfigure()
             for k, v in old.items():
                 if v is None:
                     os.environ.pop(k, None)

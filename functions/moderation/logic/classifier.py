@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +33,7 @@ from functions.moderation.logic.frames import SampledFrame
 from functions.moderation.logic.verdict import CheckResult, Finding, Verdict
 from functions.shared.errors import MediaFailed, TransientError
 from functions.shared.settings import Settings
+from functions.shared.threads import ContextThreadPoolExecutor
 
 CHECK = "frames"
 REJECT_CODE = "unsafe_frames"
@@ -163,7 +163,7 @@ class RekognitionClassifier:
     def classify(self, frames: list[SampledFrame]) -> list[FrameScore]:
         if self.max_workers == 1 or len(frames) <= 1:
             return [self._one(frame) for frame in frames]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(frames))) as pool:
+        with ContextThreadPoolExecutor(max_workers=min(self.max_workers, len(frames))) as pool:
             return list(pool.map(self._one, frames))
 
     def _one(self, frame: SampledFrame) -> FrameScore:

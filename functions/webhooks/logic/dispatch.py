@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ from functions.shared.aws import client
 from functions.shared.clock import now_iso
 from functions.shared.observability import logger
 from functions.shared.settings import Settings, get_settings
+from functions.shared.threads import ContextThreadPoolExecutor
 from functions.webhooks.dal import webhooks as dal
 from functions.webhooks.logic.destinations import destination_refusal
 from functions.webhooks.logic.signing import sign
@@ -298,5 +298,5 @@ def dispatch(
 
     # One slow subscriber must not hold up the others: deliver side by side. An error of ours in
     # any delivery surfaces here (``map`` re-raises) and fails the message.
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_DELIVERIES, len(targets))) as pool:
+    with ContextThreadPoolExecutor(max_workers=min(MAX_PARALLEL_DELIVERIES, len(targets))) as pool:
         return list(pool.map(one, targets))
