@@ -16,10 +16,9 @@ import re
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from functions.shared.errors import NotFound
+from functions.shared.platform_tables import Gsi1, PlatformItem
 from functions.shared.table_binding import TableBinding
 
 PROFILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -35,30 +34,17 @@ def owner_pk(owner_sub: str) -> str:
     return f"OWNER#{owner_sub}"
 
 
-class OwnerIndex(GlobalSecondaryIndex["ProfileModel"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class ProfileModel(Model):
+class ProfileModel(PlatformItem):
     class Meta:
         table_name = "vod-platform"  # replaced from settings at first use (_BINDING)
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
     profile_id = UnicodeAttribute()
     owner_sub = UnicodeAttribute()
     name = UnicodeAttribute()
     age_ceiling = NumberAttribute(null=True)  # years; None: unrestricted
     created_at = UnicodeAttribute()
 
-    owner_index = OwnerIndex()
+    owner_index: Gsi1[ProfileModel] = Gsi1()
 
 
 _BINDING = TableBinding(ProfileModel, table=lambda settings: settings.platform_table)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.models import Model
 
 from functions.shared.clock import now_iso
+from functions.shared.platform_tables import PlatformItem
 from functions.shared.table_binding import TableBinding
 
 SHARDS = 8
@@ -33,26 +33,26 @@ FINGERPRINT_SK = "FINGERPRINT"
 _HEX = re.compile(r"^[0-9a-f]{16}$")
 
 
-class FingerprintModel(Model):
+class FingerprintModel(PlatformItem):
+    """``pk`` VIDEO#<video_id>, ``sk`` FINGERPRINT."""
+
     class Meta:
-        table_name = "vod-platform"  # replaced from settings at first use (_models)
+        table_name = "vod-platform"  # replaced from settings at first use (_BINDING)
         billing_mode = "PAY_PER_REQUEST"
 
-    pk = UnicodeAttribute(hash_key=True)  # VIDEO#<video_id>
-    sk = UnicodeAttribute(range_key=True)  # FINGERPRINT
     hashes = UnicodeAttribute()
     interval = NumberAttribute()
     frames = NumberAttribute()
     created_at = UnicodeAttribute()
 
 
-class ProtectedModel(Model):
+class ProtectedModel(PlatformItem):
+    """``pk`` PROTECTED#<shard>, ``sk`` <video_id>."""
+
     class Meta:
         table_name = "vod-platform"
         billing_mode = "PAY_PER_REQUEST"
 
-    pk = UnicodeAttribute(hash_key=True)  # PROTECTED#<shard>
-    sk = UnicodeAttribute(range_key=True)  # <video_id>
     hashes = UnicodeAttribute()
     interval = NumberAttribute()
     frames = NumberAttribute()

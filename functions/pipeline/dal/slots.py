@@ -13,23 +13,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import size
-from pynamodb.models import Model
 
+from functions.shared.platform_tables import PlatformItem
 from functions.shared.table_binding import TableBinding
 
 HOLDERS_SK = "HOLDERS"
 
 
-class SlotsModel(Model):
+class SlotsModel(PlatformItem):
+    """``pk`` SLOTS#<class>, ``sk`` HOLDERS."""
+
     class Meta:
         table_name = "vod-platform"  # replaced from settings at first use (_model)
         billing_mode = "PAY_PER_REQUEST"
 
-    pk = UnicodeAttribute(hash_key=True)  # SLOTS#<class>
-    sk = UnicodeAttribute(range_key=True)  # HOLDERS
     holders = MapAttribute[str, Any](default=dict)  # execution name -> epoch seconds of the take
 
 

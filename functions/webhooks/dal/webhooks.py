@@ -25,11 +25,11 @@ from typing import Any
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from functions.shared.errors import NotFound
+from functions.shared.platform_tables import Gsi1, PlatformItem
 from functions.shared.table_binding import TableBinding
 
 SUBSCRIPTION_SK = "SUBSCRIPTION"
@@ -55,23 +55,10 @@ def subscribers_pk(event_type: str, audience_key: str) -> str:
     return f"SUBSCRIBERS#{event_type}#{audience_key}"
 
 
-class OwnerIndex(GlobalSecondaryIndex["SubscriptionModel"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class SubscriptionModel(Model):
+class SubscriptionModel(PlatformItem):
     class Meta:
         table_name = "vod-platform"  # replaced from settings at first use (_bind)
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
     webhook_id = UnicodeAttribute()
     owner_sub = UnicodeAttribute()
     url = UnicodeAttribute()
@@ -81,17 +68,15 @@ class SubscriptionModel(Model):
     active = BooleanAttribute(default=True)
     created_at = UnicodeAttribute()
 
-    owner_index = OwnerIndex()
+    owner_index: Gsi1[SubscriptionModel] = Gsi1()
 
 
-class SubscriberModel(Model):
+class SubscriberModel(PlatformItem):
     """Fan-out entry: one per (subscription, event type), in the audience's partition."""
 
     class Meta:
         table_name = "vod-platform"
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
     webhook_id = UnicodeAttribute()
     owner_sub = UnicodeAttribute()
     url = UnicodeAttribute()
@@ -99,12 +84,10 @@ class SubscriberModel(Model):
     event_type = UnicodeAttribute()
 
 
-class DeliveryModel(Model):
+class DeliveryModel(PlatformItem):
     class Meta:
         table_name = "vod-platform"
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
     webhook_id = UnicodeAttribute()
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
