@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -13,9 +12,9 @@ from functions.catalog.handlers.routes import ROUTERS as CATALOG_ROUTERS
 from functions.catalog.handlers.routes import covers as title_covers
 from functions.identity.handlers import routes as profiles
 from functions.moderation.handlers import routes as moderation_routes
+from functions.playback.handlers import routes as playback
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
-from functions.shared.openapi import complete_document
 from functions.videos.handlers.routes import videos
 from functions.webhooks.handlers import routes as webhooks
 
@@ -24,6 +23,7 @@ API_VERSION = "1.0.0"
 
 app = build_resolver(title=API_TITLE, version=API_VERSION)
 app.include_router(videos.router)
+app.include_router(playback.router)
 app.include_router(webhooks.router)
 app.include_router(moderation_routes.router)
 app.include_router(profiles.router)
@@ -37,6 +37,12 @@ PUBLIC_OPERATIONS = ("GET /health", "GET /v1/openapi.json")
 
 
 def openapi_document() -> dict[str, Any]:
+    # Built on request only: Powertools' OpenAPI models cost ~100 ms of import on every cold start,
+    # and validation does not need them (tests/bench/import_bench.py measures it).
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    from functions.shared.openapi import complete_document
+
     schema = app.get_openapi_schema(
         title=API_TITLE,
         version=API_VERSION,
