@@ -8,7 +8,9 @@ model) and ``functions/catalog/dal/views.py`` (read model). The API contract (py
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class TitleKind(StrEnum):
@@ -49,3 +51,17 @@ TITLE_PUBLISHED = "title.published"
 TITLE_UNPUBLISHED = "title.unpublished"
 TITLE_DELETED = "title.deleted"
 TITLE_EVENTS = (TITLE_CREATED, TITLE_UPDATED, TITLE_PUBLISHED, TITLE_UNPUBLISHED, TITLE_DELETED)
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    """One row of the read model (a listing entry), as the projection computes it
+    (functions/catalog/logic/projection.py) and the read model's DAL writes it."""
+
+    pk: str
+    sk: str
+    attributes: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.pk}|{self.sk}"

@@ -9,7 +9,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 
 from functions.catalog.dal.tables import MANIFEST_SK, ManifestItem, ViewItem
-from functions.catalog.logic.projection import ViewRow
+from functions.catalog.models import ViewRow
 from functions.shared.table_binding import TableBinding
 
 _BINDING = TableBinding(ViewItem, ManifestItem, table=lambda settings: settings.catalog_views_table)

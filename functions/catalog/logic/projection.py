@@ -10,10 +10,10 @@ holds exactly the titles ``ratings.allowed`` lets them see, and one Query serves
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from functions.catalog.logic.text import facet_value, tokenize
+from functions.catalog.models import ViewRow
 from functions.shared.ratings import ADULT_CEILING, AUDIENCE_BANDS, min_age
 
 BANDS: tuple[int, ...] = tuple(sorted({*AUDIENCE_BANDS, ADULT_CEILING}))
@@ -64,17 +64,6 @@ def word_facet(token: str) -> str:
 
 def sort_key(title: Mapping[str, Any]) -> str:
     return f"{title['first_published_at']}#{title['title_id']}"
-
-
-@dataclass(frozen=True)
-class ViewRow:
-    pk: str
-    sk: str
-    attributes: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        return f"{self.pk}|{self.sk}"
 
 
 def facets_of(title: Mapping[str, Any]) -> list[str]:

@@ -13,9 +13,9 @@ from typing import Any
 
 from functions.catalog.dal import titles as titles_dal
 from functions.catalog.dal import views
-from functions.catalog.logic.projection import ViewRow, rows_for
+from functions.catalog.logic.projection import rows_for
 from functions.catalog.logic.render import snapshot
-from functions.catalog.models import TITLE_DELETED
+from functions.catalog.models import TITLE_DELETED, ViewRow
 from functions.shared.observability import logger
 
 
