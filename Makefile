@@ -14,7 +14,7 @@ help:
 	@echo "make test   - lint, type-check and the full test suite"
 	@echo "make synth  - CloudFormation template into cdk.out (fails on unsuppressed cdk-nag findings)"
 	@echo "make bench  - benchmarks, JSON results in tests/bench/results/"
-	@echo "make lint   - ruff + mypy only"
+	@echo "make lint   - ruff, mypy and the layering contracts (import-linter) only"
 	@echo "make layers - build the ffmpeg/ffprobe Lambda layer (x86_64 and arm64)"
 
 # System packages: ffmpeg (media), python3-venv, Node.js (the CDK's jsii runtime needs it).
@@ -45,6 +45,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@# Two runs: mock_aws (unit/integration) resets moto's process-wide backends, which the
 	@# embedded stack's in-process moto server shares, so the two never share a process.
 	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/infrastructure $(PYTEST_ARGS)
@@ -54,6 +55,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .
