@@ -23,8 +23,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.media import storage
+from functions.media.contracts import Chunk
 from functions.media.probe import ProbeResult
 from functions.media.workdir import time_budget, work_dir
+from functions.moderation.contracts import Finding, ModerateRangeOutput, ModerationSummary
 from functions.moderation.dal import fingerprints
 from functions.moderation.logic.classifier import (
     FrameClassifier,
@@ -118,10 +120,9 @@ def _look_at(frames: list[SampledFrame]) -> tuple[list[FrameScore], Hashes]:
 
 
 def moderate_step(
-    *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], override: bool, remaining_ms: int
-) -> dict[str, Any]:
+    *, video_id: str, bucket: str, key: str, info: ProbeResult, override: bool, remaining_ms: int
+) -> ModerationSummary:
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     video = dal.get(video_id)
     with work_dir(video_id) as scratch:
         frames = sample_frames(
@@ -150,24 +151,23 @@ def moderate_range_step(
     video_id: str,
     bucket: str,
     key: str,
-    probe_dict: dict[str, Any],
-    chunk_dict: dict[str, Any],
+    info: ProbeResult,
+    chunk: Chunk,
     remaining_ms: int,
-) -> dict[str, Any]:
+) -> ModerateRangeOutput:
     """One Map iteration of the fanned-out mode: sample the chunk's time range on the global
     grid, classify and hash its frames, store them for the verdict; return only the counts
     (Map results must stay small)."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
-    index = int(chunk_dict["index"])
+    index = chunk.index
     with work_dir(video_id) as scratch:
         frames = sample_range(
             storage.presigned_get(bucket, key),
             Path(scratch),
-            start=float(chunk_dict["start"]),
+            start=chunk.start,
             # the last range runs to the end of the file, as the encoder reads it
-            end=math.inf if chunk_dict.get("last") else float(chunk_dict["end"]),
-            offset=float(chunk_dict.get("offset") or 0.0),
+            end=math.inf if chunk.last else chunk.end,
+            offset=chunk.offset,
             first=index == 0,
             duration=_duration(info),
             fps=settings.frame_sample_fps,
@@ -185,15 +185,14 @@ def moderate_range_step(
     }
     with storage.transient_aws_errors():
         storage.put_json(settings.media_bucket, keys.moderation_range_key(video_id, index), result)
-    return {"index": index, "frames": len(frames)}
+    return ModerateRangeOutput(index=index, frames=len(frames))
 
 
 def moderate_verdict_step(
-    *, video_id: str, count: int, probe_dict: dict[str, Any], override: bool
-) -> dict[str, Any]:
+    *, video_id: str, count: int, info: ProbeResult, override: bool
+) -> ModerationSummary:
     """After the Map: read the ``count`` range results and decide as :func:`moderate_step` does."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     video = dal.get(video_id)
     if count < 1:
         raise MediaFailed(INCOMPLETE, "moderation ran over no range")
@@ -222,7 +221,7 @@ def moderate_verdict_step(
 
 def _conclude(
     video: Any, *, scores: list[FrameScore], hashes: Hashes, interval: float, frames: int, override: bool
-) -> dict[str, Any]:
+) -> ModerationSummary:
     """Run the checks, store the fingerprints, record the findings; reject or return a summary."""
     settings = get_settings()
     video_id = video.video_id
@@ -237,9 +236,11 @@ def _conclude(
         reasons = [{**r, "overridden": True} for r in reasons]
         verdict = "pass"
     dal.update_fields(video_id, reasons=reasons or None)
-    summary = {"verdict": verdict, "reasons": [{"check": r["check"], "code": r["code"]} for r in reasons],
-               "frames": frames}  # fmt: skip
     if verdict == "reject":
         codes = ", ".join(sorted({f"{r['check']}:{r['code']}" for r in reasons}))
         raise MediaRejected("moderation_rejected", f"moderation said no ({codes})")
-    return summary
+    return ModerationSummary(
+        verdict=verdict,
+        reasons=[Finding(check=r["check"], code=r["code"]) for r in reasons],
+        frames=frames,
+    )

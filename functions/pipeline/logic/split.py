@@ -18,7 +18,8 @@ Two ways, chosen by the source's container (:func:`indexed`):
   the audio, whole, to its AAC rendition on the same timeline (the container's edit list and the
   codec's priming applied exactly once). :func:`parse_chunk_list` reads the muxer's list.
 
-Either way a :class:`Chunk` is a span of the source's video; it crosses the Map as a dict.
+Either way a :class:`~functions.media.contracts.Chunk` is a span of the source's video; it
+crosses the Map as a dict and moderation's range workers receive the same model.
 A source with a single keyframe yields one chunk.
 """
 
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.media import ffmpeg_run
+from functions.media.contracts import Chunk  # the one model of a chunk: moderation reads it too
 from functions.media.probe import ProbeResult, input_protocols
 from functions.pipeline.logic import audio_pieces
 from functions.pipeline.logic.transcode import (
@@ -58,48 +60,6 @@ EPSILON = 0.001
 INDEXED_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm"})
 PROBE_PROCESSES = 16  # ffprobe seeks in flight: each boundary is one ranged read after a seek
 _TAIL_WITHOUT_CUT_S = 1.0  # no boundary this close to the end: no one-second last chunk
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A span of the source's video: frames with ``start <= pts < end``.
-
-    Split by copy (``name`` set): a NUT file of the span, timestamps as the segment muxer wrote them.
-    Split by index (``name`` empty): no file; the worker reads the span from the source itself, and
-    ``start``/``end`` are the source's raw timestamps (keyframes), ``offset`` the container's start
-    time (a seek position is ``start - offset``), ``last`` says the span runs to the end of the file,
-    and ``audio_origin`` is the player time of the audio's first sample (for the audio pieces).
-    """
-
-    index: int
-    name: str  # file name, e.g. c00003.nut; "" when the span is read from the source (split by index)
-    start: float  # seconds on the source timeline (the first keyframe of the chunk)
-    end: float
-    offset: float = 0.0
-    last: bool = False
-    audio_origin: float = 0.0
-
-    @property
-    def from_source(self) -> bool:
-        return not self.name
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"index": self.index, "name": self.name, "start": self.start, "end": self.end}
-        if self.from_source:
-            data.update(offset=self.offset, last=self.last, audio_origin=self.audio_origin)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Chunk:
-        return cls(
-            index=int(data["index"]),
-            name=str(data.get("name") or ""),
-            start=float(data["start"]),
-            end=float(data["end"]),
-            offset=float(data.get("offset") or 0.0),
-            last=bool(data.get("last")),
-            audio_origin=float(data.get("audio_origin") or 0.0),
-        )
 
 
 def chunk_dir_name(index: int) -> str:
