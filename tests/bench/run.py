@@ -6,6 +6,9 @@ one after the other (never concurrently, so neither steals the other's cores).
 package sizes: the function code asset and the layers, as a deploy would ship them.
 catalog: listing and search latency over 10,000 seeded titles and DynamoDB calls per request
 (tests/bench/catalog_bench.py).
+imports: each handler module's import time, the cold start's share that is ours, against the bare
+``import aws_lambda_powertools`` (tests/bench/import_bench.py; ``--imports-before TREE`` measures an
+older checkout alongside).
 """
 
 from __future__ import annotations
@@ -189,7 +192,10 @@ def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--only", choices=["pipeline", "sizes", "model", "chunked", "catalog"], default=None)
+    parser.add_argument(
+        "--only", choices=["pipeline", "sizes", "model", "chunked", "catalog", "imports"], default=None
+    )
+    parser.add_argument("--imports-before", type=Path, help="a checkout to measure imports alongside")
     args = parser.parse_args()
     os.environ.setdefault("VOD_STATE_DIR", str(Path(tempfile.gettempdir()) / "vod-bench-state"))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -223,6 +229,16 @@ def main() -> int:
         from tests.bench.catalog_bench import bench_catalog
 
         results["catalog"] = bench_catalog()
+    if args.only in (None, "imports"):
+        # Last: a loaded machine inflates import times more than anything else measured here.
+        from tests.bench import import_bench
+
+        # A before recorded by an earlier run is kept, even by a full run (which starts afresh).
+        recorded = json.loads(out.read_text()).get(import_bench.SECTION) if out.exists() else None
+        results[import_bench.SECTION] = import_bench.bench_section(
+            before=args.imports_before, previous=recorded
+        )
+        print(import_bench.format_table(results[import_bench.SECTION]), file=sys.stderr)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     pipeline = results.get("pipeline", {})
@@ -246,6 +262,12 @@ def main() -> int:
 
         if not within_budget(results["catalog"]):
             print("catalog: a request made more DynamoDB calls than its budget", file=sys.stderr)
+            failed = True
+    if args.only in (None, "imports"):
+        from tests.bench import import_bench
+
+        for problem in import_bench.failures(results[import_bench.SECTION]):
+            print(problem, file=sys.stderr)
             failed = True
     return 1 if failed else 0
 
