@@ -239,6 +239,7 @@ class EmbeddedStack:
         settings.update(self.overrides)
         per_function = {fn.name: settings for fn in spec.FUNCTIONS}
         self._apply_process_environment(res, settings)
+        lambda_runtime.configure(res, settings)  # each invocation: its function's environment only
         reset_function_caches()
 
         provision.create_tables(self.client("dynamodb"), res)
@@ -273,13 +274,18 @@ class EmbeddedStack:
         return self
 
     def _apply_process_environment(self, res: spec.Resources, settings: dict[str, str]) -> None:
-        """Handlers run in this process, so their environment is this process's. Functions that
-        declare the same variable must agree on its value, or one process could not host them."""
+        """Powertools reads its settings (log level, metrics namespace, what not to log) from
+        os.environ, so the variables every function shares are process-wide here. Resource names
+        are not: each invocation gets only its own function's (``lambda_runtime.configure``).
+        Functions that declare the same variable must agree on its value, or one process could
+        not host them."""
         merged: dict[str, str] = {}
         for fn in spec.FUNCTIONS:
             env = spec.function_environment(fn, res, settings)
             env.pop("POWERTOOLS_SERVICE_NAME", None)
             for key, value in env.items():
+                if key in spec.RESOURCE_ENV:
+                    continue
                 if merged.setdefault(key, value) != value:
                     raise RuntimeError(f"functions disagree on {key}; the embedded mode cannot host both")
         os.environ.update(merged)
@@ -335,6 +341,7 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self._stop.set()
+        lambda_runtime.deconfigure()
         if self.api:
             self.api.stop()
         if self.edge:
