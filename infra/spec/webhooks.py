@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.spec.types import BASE_ENV, READ, READ_WRITE, BusRuleSpec, FunctionSpec, QueueSpec
+from infra.spec.types import READ_WRITE, BusRuleSpec, FunctionSpec, QueueSpec
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
@@ -12,9 +12,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Delivers domain events to subscribers, signed (HMAC-SHA256), retried, recorded",
         memory_mb=512,
         timeout_s=120,
-        env=(*BASE_ENV, "PLATFORM_TABLE", "IDEMPOTENCY_TABLE"),
-        # videos: READ to learn the owner of a rejected/failed video (its event may not carry it)
-        grants={"platform_table": READ_WRITE, "idempotency_table": READ_WRITE, "videos_table": READ},
+        # The owner of a video comes in the event's detail: no videos table, no bus (it only consumes).
+        env=("PLATFORM_TABLE", "IDEMPOTENCY_TABLE"),
+        grants={"platform_table": READ_WRITE, "idempotency_table": READ_WRITE},
     ),
 )
 

@@ -192,8 +192,8 @@ def test_the_new_functions_declare_what_they_are_granted() -> None:
     assert dict(by_name["webhook-dispatcher"].grants) == {
         "platform_table": spec.READ_WRITE,
         "idempotency_table": spec.READ_WRITE,
-        "videos_table": spec.READ,  # the owner of a rejected/failed video, for scoping
-    }
+    }  # no videos table: the events carry the owner the dispatcher scopes by
+    assert "VIDEOS_TABLE" not in by_name["webhook-dispatcher"].env
 
 
 @pytest.mark.parametrize("fn", [f for f in spec.FUNCTIONS if f.sends_task_tokens], ids=lambda f: f.name)
