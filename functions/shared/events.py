@@ -25,3 +25,9 @@ def put_event(detail_type: str, detail: dict[str, Any]) -> None:
     )
     if response.get("FailedEntryCount"):
         raise TransientError(f"EventBridge refused {detail_type}: {response['Entries']}")
+
+
+def put_video_event(detail_type: str, *, video_id: str, owner: str | None, **detail: Any) -> None:
+    """A ``video.*`` event. Each carries the video's id and its ``owner`` (owner_sub), so that
+    consumers (the webhook dispatcher routes by owner) need not read the videos table."""
+    put_event(detail_type, {"video_id": video_id, "owner": owner, **detail})

@@ -56,6 +56,13 @@ class Resource:
 # The largest REVIEW_DEADLINE_SECONDS: the media pipeline's execution timeout must exceed it plus
 # the time before and after the review (tests/unit/test_state_timeouts.py).
 REVIEW_DEADLINE_MAX_SECONDS = 14 * 86400
+# An execution's time outside the review wait, at most: the AcquireSlot queue (its retries give up
+# after 1500 polls of at most 15 s, about 6 h: FAILED queue_timeout), the processing states (each
+# with its own timeout), Publish or Compensate. A day leaves ample room.
+PIPELINE_OUTSIDE_REVIEW_SECONDS = 86400
+# The media pipeline's execution timeout (its StateMachineSpec.timeout_s and the ASL's top-level
+# TimeoutSeconds): a held video's deadline always fires first, so it never ends TIMED_OUT.
+PIPELINE_EXECUTION_TIMEOUT_SECONDS = REVIEW_DEADLINE_MAX_SECONDS + PIPELINE_OUTSIDE_REVIEW_SECONDS
 
 
 class Settings(BaseModel):

@@ -22,12 +22,15 @@ class VideoStatus(StrEnum):
 
 TERMINAL = frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED})
 
-# The one place that says which status may follow which.
+# The one place that says which status may follow which. The DAL refuses any other move
+# (``IllegalTransition``), and every move is one named function of functions/videos/logic/lifecycle.py.
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
     VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED}),
     VideoStatus.UPLOADED: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
     VideoStatus.PROCESSING: frozenset(
         {
+            # A retried Probe (the step ran, then its invocation failed transiently) enters again.
+            VideoStatus.PROCESSING,
             VideoStatus.IN_REVIEW,
             VideoStatus.VIEWABLE,
             VideoStatus.READY,
@@ -51,6 +54,20 @@ PriorityClassName = Literal["standard", "priority"]
 def sources_of(target: VideoStatus) -> frozenset[VideoStatus]:
     """Every status from which ``target`` may be reached."""
     return frozenset(src for src, dests in ALLOWED_TRANSITIONS.items() if target in dests)
+
+
+class IllegalTransition(ValueError):
+    """A move the transition table does not allow: a programming error, never a race (a race is a
+    failed condition, ``Conflict``)."""
+
+
+def check_transition(sources: frozenset[VideoStatus], target: VideoStatus) -> None:
+    """Raise ``IllegalTransition`` unless every one of ``sources`` may move to ``target``."""
+    illegal = sorted(s.value for s in sources if target not in ALLOWED_TRANSITIONS[s])
+    if not sources or illegal:
+        raise IllegalTransition(
+            f"{', '.join(illegal) or 'no status'} -> {target.value} is not in ALLOWED_TRANSITIONS"
+        )
 
 
 class CreateVideoRequest(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 import requests
 
 from functions.moderation.logic.classifier import FrameScore
+from functions.pipeline.dal import slots as slots_table
 from functions.shared import keys
+from functions.shared.settings import get_settings
 from infra.local.emulator import EmbeddedStack
 from tests.conftest import make_clip
 from tests.e2e.conftest import Client
@@ -96,6 +99,7 @@ def test_grey_band_holds_for_review_then_approval_publishes(
     video_id = client.upload(small_clip, "grey")
     held = client.wait(video_id, SETTLED)
     assert held["status"] == "IN_REVIEW"
+    assert not _holds_a_slot(client, video_id)  # given back before the wait (ReleaseSlotForReview)
     queue = requests.get(f"{admin.api}/v1/moderation/queue", headers=admin.headers, timeout=30).json()[
         "items"
     ]
@@ -126,6 +130,53 @@ def test_grey_band_rejected_by_an_admin_ends_rejected_with_outputs_removed(
     # The Saga ends with its compensation, which removes what was encoded while waiting
     _wait_for_execution_end(client, video_id)
     assert client.objects_under(keys.output_prefix(video_id)) == []
+
+
+def _holds_a_slot(client: Client, video_id: str) -> bool:
+    [run] = client.executions_for(video_id)
+    return any(run["name"] in (slots_table.holders(c) or {}) for c in ("standard", "priority"))
+
+
+@pytest.fixture
+def review_deadline_of_two_seconds() -> Iterator[None]:
+    """REVIEW_DEADLINE_SECONDS=2 for the functions (the starter reads it into each execution's input)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REVIEW_DEADLINE_SECONDS", "2")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+def test_a_held_video_whose_review_deadline_passes_ends_failed_review_timed_out(
+    client: Client,
+    admin: Client,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    review_deadline_of_two_seconds: None,
+) -> None:
+    # Given a review deadline of 2 s
+    _use_classifier(monkeypatch, 0.7)
+    # When a grey-band video is held and nobody decides
+    video_id = client.upload(small_clip, "grey, nobody decides")
+    video = client.wait(video_id, {"READY", "FAILED", "REJECTED"})
+    # Then it ends FAILED with the reason, its outputs removed, its slot given back before the wait
+    assert (video["status"], video["reason"]) == ("FAILED", "review_timed_out"), video
+    _wait_for_execution_end(client, video_id)
+    sfn = client.stack.client("stepfunctions")
+    [run] = client.executions_for(video_id)
+    assert sfn.describe_execution(executionArn=run["executionArn"])["status"] == "FAILED"  # not TIMED_OUT
+    events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered[entered.index("ReleaseSlotForReview") + 1 :][:3] == [
+        "AwaitReview",
+        "ReviewTimedOut",
+        "AwaitReviewFailed",
+    ]
+    assert not _holds_a_slot(client, video_id)
+    assert client.objects_under(keys.output_prefix(video_id)) == []
+    # And an admin's late decision finds nothing to review
+    late = _post(admin, f"/v1/videos/{video_id}/moderation", {"decision": "approve"})
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "not_reviewable")
 
 
 def _wait_for_execution_end(client: Client, video_id: str, timeout: float = 60) -> None:

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from functions.pipeline.logic import saga
+from functions.shared.errors import parse_step_error
+from functions.videos.logic import lifecycle
 from infra import spec
 
 TRANSIENT = {
@@ -67,7 +70,7 @@ def test_every_forward_task_is_caught_and_routed_to_compensation(machine: spec.S
     states = _states(machine)
     steps = {"AwaitReview": "review"}
     for name in FORWARD:
-        [catch] = states[name]["Catch"]
+        catch = states[name]["Catch"][-1]  # AwaitReview first catches its deadline (below)
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["ResultPath"] == "$.error"
         marker = states[catch["Next"]]
@@ -92,8 +95,9 @@ def test_every_task_has_a_timeout_longer_than_its_function(machine: spec.StateMa
     for name, state in tasks.items():
         fn = _function_of(state, machine)
         if state["Resource"] == WAIT_FOR_TOKEN:
-            # The function only stores the token; the timeout bounds the wait for a person.
-            assert state["TimeoutSeconds"] >= 86400, name
+            # The function only stores the token; the timeout bounds the wait for a person: the
+            # execution's own deadline (tests/unit/test_state_timeouts.py bounds it).
+            assert state["TimeoutSecondsPath"] == "$.review_deadline_seconds", name
         else:
             assert fn.timeout_s < state["TimeoutSeconds"] <= fn.timeout_s + 60, name
 
@@ -137,10 +141,25 @@ def test_order_of_the_saga(machine: spec.StateMachineSpec) -> None:
     assert states["Thumbnails"]["Next"] == "ReviewGate"
     gate = states["ReviewGate"]
     assert gate["Choices"] == [
-        {"Variable": "$.moderation.verdict", "StringEquals": "review", "Next": "AwaitReview"}
+        {"Variable": "$.moderation.verdict", "StringEquals": "review", "Next": "ReleaseSlotForReview"}
     ]
     assert gate["Default"] == "Publish"
+    # A held video gives its pipeline slot back before the wait (a failed release does not stop it)
+    release = states["ReleaseSlotForReview"]
+    assert release["Parameters"]["operation"] == "release_for_review"
+    assert release["Next"] == release["Catch"][0]["Next"] == "AwaitReview"
     assert states["AwaitReview"]["Next"] == "Publish"
+
+
+def test_a_passed_review_deadline_is_compensated_as_review_timed_out(machine: spec.StateMachineSpec) -> None:
+    states = _states(machine)
+    first, last = states["AwaitReview"]["Catch"]
+    assert (first["ErrorEquals"], first["ResultPath"]) == (["States.Timeout"], "$.error")
+    marker = states[first["Next"]]
+    assert marker["Type"] == "Pass" and marker["ResultPath"] == "$.error"
+    assert marker["Next"] == last["Next"] == "AwaitReviewFailed"
+    name, reason, _ = parse_step_error(marker["Result"])
+    assert (name, reason) == (saga.REVIEW_TIMED_OUT_ERROR, lifecycle.REVIEW_TIMED_OUT)
 
 
 def test_the_execution_has_an_overall_timeout(machine: spec.StateMachineSpec) -> None:

@@ -1,5 +1,9 @@
 """Admin review: hold a grey-band video (the Saga waits on a task token), approve or reject it,
-and approval of a rejected video (a new execution with the checks overridden)."""
+and approval of a rejected video (a new execution with the checks overridden).
+
+The status changes are the video lifecycle's moves (functions/videos/logic/lifecycle.py). The wait
+has a deadline (``REVIEW_DEADLINE_SECONDS``, AwaitReview's TimeoutSecondsPath): past it the Saga
+compensates, the video ends FAILED ``review_timed_out``, and the token is refused."""
 
 from __future__ import annotations
 
@@ -13,28 +17,17 @@ from functions.shared.aws import client
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.keys import VIDEO_ID_RE
 from functions.shared.observability import logger
-from functions.videos.dal import videos as dal
-from functions.videos.logic.ingest import rerun_from_upload
+from functions.videos.logic import lifecycle, records
+from functions.videos.logic.ingest import approve_rejected
+from functions.videos.logic.lifecycle import REJECTED_BY_ADMIN
 from functions.videos.logic.videos import to_view
 from functions.videos.models import VideoStatus, VideoView
 
-REJECTED_BY_ADMIN = "moderation_rejected_by_admin"
-
 
 def hold_for_review(*, video_id: str, token: str) -> dict[str, Any]:
-    """Called by the Saga's waitForTaskToken state: park the token on the record."""
-    try:
-        dal.transition(
-            video_id,
-            VideoStatus.IN_REVIEW,
-            allowed_from=frozenset({VideoStatus.PROCESSING}),
-            review_token=token,
-            progress={"stage": "review", "percent": 100},
-        )
-    except Conflict:
-        current = dal.get(video_id)
-        if not (current.status == VideoStatus.IN_REVIEW and current.review_token == token):
-            raise  # a repeat with the same token is fine; anything else is not
+    """Called by the Saga's waitForTaskToken state: park the token on the record (a repeat with
+    the same token is fine; anything else is a Conflict)."""
+    lifecycle.hold_for_review(video_id, token=token)
     logger.info("video held for review")
     return {"held": True}
 
@@ -42,7 +35,7 @@ def hold_for_review(*, video_id: str, token: str) -> dict[str, Any]:
 def _load(video_id: str) -> Any:
     if not VIDEO_ID_RE.match(video_id):
         raise NotFound(f"video {video_id} not found")
-    return dal.get(video_id)
+    return records.get_record(video_id)
 
 
 def decide(principal: Principal, video_id: str, decision: ModerationDecision) -> VideoView:
@@ -59,7 +52,7 @@ def decide(principal: Principal, video_id: str, decision: ModerationDecision) ->
         pass  # an approval already went through (a repeat of the same request)
     else:
         raise Conflict(f"a video in status {status} has nothing to review", code="not_reviewable")
-    return to_view(dal.get(video_id), evidence=True)
+    return to_view(records.get_record(video_id), evidence=True)
 
 
 def _decide_held(principal: Principal, item: Any, decision: ModerationDecision) -> None:
@@ -67,50 +60,38 @@ def _decide_held(principal: Principal, item: Any, decision: ModerationDecision) 
     sfn = client("stepfunctions")
     if decision.decision == "approve":
         # Win the record first (exactly one approval resumes the Saga), then release the token.
-        try:
-            dal.transition(
-                item.video_id,
-                VideoStatus.PROCESSING,
-                allowed_from=frozenset({VideoStatus.IN_REVIEW}),
-                review_token=None,
-                moderation_override=principal.sub,
-            )
-        except Conflict:
-            if dal.get(item.video_id).status == VideoStatus.IN_REVIEW:
-                raise
+        if not lifecycle.resume_after_review(item.video_id, approved_by=principal.sub):
             return  # a concurrent approval won: same outcome
-        sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": principal.sub}))
+        try:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": principal.sub}))
+        except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as exc:
+            # The review deadline passed as the approval was written: the Saga is compensating,
+            # and the video ends FAILED review_timed_out (from PROCESSING too).
+            raise Conflict("the review deadline has passed", code="review_timed_out") from exc
     else:
         # Record the outcome here (the task failure's cause is not a reliable carrier: moto drops
         # it), then fail the token: the Saga's Catch runs compensation, which deletes the outputs
         # and emits video.rejected, leaving this terminal status and reason as they are.
         note = decision.note or "rejected by a moderator"
-        try:
-            dal.transition(
-                item.video_id,
-                VideoStatus.REJECTED,
-                allowed_from=frozenset({VideoStatus.IN_REVIEW}),
-                reason=REJECTED_BY_ADMIN,
-                message=note,
-                review_token=None,
-            )
-        except Conflict:
-            if dal.get(item.video_id).status != VideoStatus.REJECTED:
-                raise
+        if not lifecycle.reject_by_admin(item.video_id, note=note):
             return  # a concurrent rejection won: same outcome
         cause = {"errorType": "MediaRejected", "errorMessage": f"{REJECTED_BY_ADMIN}: {note}"}
-        sfn.send_task_failure(taskToken=token, error="MediaRejected", cause=json.dumps(cause))
+        try:
+            sfn.send_task_failure(taskToken=token, error="MediaRejected", cause=json.dumps(cause))
+        except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken):
+            # The deadline passed meanwhile: the Saga compensates anyway, and the rejection stands.
+            logger.info("review token expired; the rejection stands")
     logger.info("review decided", extra={"decision": decision.decision, "by": principal.sub})
 
 
 def _approve_rejected(principal: Principal, item: Any) -> None:
-    rerun_from_upload(item, from_status=VideoStatus.REJECTED, override_by=principal.sub)
+    approve_rejected(item, approved_by=principal.sub)
 
 
 def review_queue(principal: Principal, *, limit: int = 50) -> list[VideoView]:
     authorize(principal, "moderation:read_queue")
-    held = dal.list_by_status(VideoStatus.IN_REVIEW, limit=limit)
-    rejected = dal.list_by_status(VideoStatus.REJECTED, limit=limit)
+    held = records.in_status(VideoStatus.IN_REVIEW, limit=limit)
+    rejected = records.in_status(VideoStatus.REJECTED, limit=limit)
     return [to_view(item, evidence=True) for item in [*held, *rejected]]
 
 

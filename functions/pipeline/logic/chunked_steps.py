@@ -24,6 +24,7 @@ from functions.media.workdir import time_budget, work_dir
 from functions.pipeline.logic.audio_pieces import RENDITION as AUDIO_RENDITION
 from functions.pipeline.logic.encode import ChunkRendition, encode_chunk, encode_chunk_audio
 from functions.pipeline.logic.ladder import Rung, choose_ladder
+from functions.pipeline.logic.progress import with_eta
 from functions.pipeline.logic.split import (
     AudioOutput,
     Chunk,
@@ -41,12 +42,12 @@ from functions.pipeline.logic.transcode import (
     output_fps,
 )
 from functions.shared import keys
-from functions.shared.errors import Conflict, MediaRejected
-from functions.shared.events import put_event
+from functions.shared.errors import MediaRejected
+from functions.shared.events import put_video_event
 from functions.shared.observability import logger
 from functions.shared.settings import get_settings
-from functions.videos.dal import videos as dal
-from functions.videos.models import VideoStatus, rendition_record
+from functions.videos.logic import lifecycle
+from functions.videos.models import rendition_record
 
 PREVIEW = "preview"
 INDEX = "index"
@@ -57,7 +58,6 @@ AUDIO_PLAYLIST = f"audio/{PLAYLIST_NAME}"
 # While VIEWABLE the master changes once more: players and CloudFront must not hold it long.
 MASTER_CACHE_WHILE_VIEWABLE = "max-age=2"
 MASTER_CACHE_FINAL = "max-age=300"
-_ENCODING = (VideoStatus.PROCESSING, VideoStatus.VIEWABLE)
 
 
 def _ladder(info: ProbeResult) -> list[Rung]:
@@ -104,13 +104,7 @@ def split_step(
         storage.put_json(settings.media_bucket, keys.chunk_manifest_key(video_id), items)
     count = len(chunks)
     distributed = count > settings.inline_map_max_chunks
-    dal.update_fields(
-        video_id,
-        chunks_done_preview=None,
-        chunks_done_rest=None,
-        progress_seq=0,
-        progress=_progress(ladder, count, 0, 0, elapsed_s=0.0),
-    )
+    lifecycle.start_chunk_counting(video_id, _progress(ladder, count, 0, 0, elapsed_s=0.0))
     logger.info(
         "split",
         extra={"chunks": count, "mode": mode, "distributed": distributed, "seconds": time.time() - started},
@@ -261,30 +255,24 @@ def _progress(
         "renditions": per_rung,
         "chunks": {"total": count, PREVIEW: done_preview, REST: done_rest},
     }
-    if 0.02 <= fraction < 1.0 and elapsed_s > 0:
-        record["eta_seconds"] = round(elapsed_s * (1 - fraction) / fraction, 1)
-    elif fraction >= 1.0:
-        record["eta_seconds"] = 0.0
-    return record
+    return with_eta(record, fraction, elapsed_s)
 
 
 def record_chunk_done(
     video_id: str, pass_name: str, ladder: list[Rung], count: int, started_at: float
 ) -> None:
     """Count the chunk (atomic ADD) and, when the percentage moved a whole point, write progress."""
-    counter = "chunks_done_preview" if pass_name == PREVIEW else "chunks_done_rest"
-    item = dal.increment(video_id, counter, statuses=_ENCODING)
-    if item is None:
+    counts = lifecycle.count_chunk_done(video_id, preview=pass_name == PREVIEW)
+    if counts is None:
         logger.warning("chunk not counted: the video is no longer encoding")
         return
-    done_preview = int(item.chunks_done_preview or 0)
-    done_rest = int(item.chunks_done_rest or 0)
+    done_preview, done_rest = counts
     done = done_preview if pass_name == PREVIEW else done_rest
     if done < count and math.floor(100 * done / count) == math.floor(100 * (done - 1) / count):
         return
     record = _progress(ladder, count, done_preview, done_rest, elapsed_s=time.time() - started_at)
     # Ordered: a slow writer with an older count must not overwrite newer progress.
-    dal.write_progress_in_order(video_id, record, seq=done_preview + done_rest, statuses=_ENCODING)
+    lifecycle.write_chunk_progress(video_id, record, seq=done_preview + done_rest)
 
 
 def stitch_step(
@@ -379,21 +367,15 @@ def _put_playlist(key: str, text: str) -> None:
 
 
 def _mark_viewable(video_id: str, renditions: list[dict[str, Any]], pending: list[str]) -> None:
-    try:
-        dal.transition(
-            video_id,
-            VideoStatus.VIEWABLE,
-            allowed_from=frozenset({VideoStatus.PROCESSING}),
-            renditions=[rendition_record(r) for r in renditions],
-            renditions_pending=pending or None,
-            viewable_at=dal.now_iso(),
-        )
-    except Conflict:
-        current = dal.get(video_id)
-        if current.status == VideoStatus.VIEWABLE.value:
-            return  # a retry of this step after it succeeded
-        raise
-    put_event(
+    video = lifecycle.mark_viewable(
+        video_id, renditions=[rendition_record(r) for r in renditions], pending=pending
+    )
+    if video is None:
+        return  # a retry of this step after it succeeded
+    put_video_event(
         "video.viewable",
-        {"video_id": video_id, "renditions": [r["name"] for r in renditions], "pending": pending},
+        video_id=video_id,
+        owner=video.owner_sub,
+        renditions=[r["name"] for r in renditions],
+        pending=pending,
     )

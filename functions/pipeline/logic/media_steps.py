@@ -10,14 +10,14 @@ from functions.media import storage
 from functions.media.probe import ProbeLimits, ProbeResult, probe
 from functions.media.workdir import time_budget, work_dir
 from functions.pipeline.logic.ladder import choose_ladder
+from functions.pipeline.logic.progress import with_eta
 from functions.pipeline.logic.thumbnails import make_poster, make_storyboard
 from functions.pipeline.logic.transcode import run_ladder, write_master_playlist
 from functions.shared import keys
 from functions.shared.errors import Conflict, MediaFailed, MediaRejected
 from functions.shared.observability import logger
 from functions.shared.settings import get_settings
-from functions.videos.dal import videos as dal
-from functions.videos.models import VideoStatus
+from functions.videos.logic import lifecycle
 
 PROGRESS_INTERVAL_S = 2.0
 
@@ -25,14 +25,7 @@ PROGRESS_INTERVAL_S = 2.0
 def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> dict[str, Any]:
     settings = get_settings()
     try:
-        dal.transition(
-            video_id,
-            VideoStatus.PROCESSING,
-            allowed_from=frozenset({VideoStatus.UPLOADED, VideoStatus.PROCESSING}),
-            reason=None,
-            message=None,
-            progress={"stage": "probe", "percent": 0},
-        )
+        lifecycle.start_processing(video_id)
     except Conflict as exc:
         raise MediaFailed("invalid_state", f"video is not awaiting processing: {exc}") from exc
     with storage.transient_aws_errors():
@@ -50,7 +43,7 @@ def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> di
     )
     if result.video is None:  # probe rejects these; keep the invariant explicit for the type checker
         raise MediaRejected("no_video_stream", "the file has no video stream")
-    dal.update_fields(
+    lifecycle.record_probe(
         video_id,
         duration_seconds=round(result.duration, 3),
         width=result.video.display_width,
@@ -68,11 +61,7 @@ def progress_record(*, stage: str, fraction: float, elapsed_s: float, rungs: lis
     fraction = min(max(fraction, 0.0), 1.0)
     percent = round(fraction * 100, 1)
     record: dict[str, Any] = {"stage": stage, "percent": percent, "renditions": dict.fromkeys(rungs, percent)}
-    if 0.02 <= fraction < 1.0 and elapsed_s > 0:
-        record["eta_seconds"] = round(elapsed_s * (1 - fraction) / fraction, 1)
-    elif fraction >= 1.0:
-        record["eta_seconds"] = 0.0
-    return record
+    return with_eta(record, fraction, elapsed_s)
 
 
 def _progress_writer(video_id: str, stage: str, rungs: list[str]) -> Callable[[float], None]:
@@ -86,12 +75,9 @@ def _progress_writer(video_id: str, stage: str, rungs: list[str]) -> Callable[[f
             return
         last[0] = now
         try:
-            dal.update_fields(
+            lifecycle.record_progress(
                 video_id,
-                expected_status=VideoStatus.PROCESSING,
-                progress=progress_record(
-                    stage=stage, fraction=fraction, elapsed_s=now - started, rungs=rungs
-                ),
+                progress_record(stage=stage, fraction=fraction, elapsed_s=now - started, rungs=rungs),
             )
         except Conflict:
             logger.warning("progress not written: the video left PROCESSING")

@@ -1,4 +1,7 @@
-"""The Saga's bookkeeping: publish on success, compensate on failure, and the safety net."""
+"""The Saga's bookkeeping: publish on success, compensate on failure, and the safety net.
+
+The video's status changes are the lifecycle's moves (functions/videos/logic/lifecycle.py); the
+events each carry the video's owner."""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from functions.media import storage
 from functions.pipeline.logic import slots
 from functions.shared import keys
 from functions.shared.errors import Conflict, parse_step_error
-from functions.shared.events import put_event
+from functions.shared.events import put_video_event
 from functions.shared.observability import logger, metrics
 from functions.shared.settings import get_settings
-from functions.videos.dal import videos as dal
+from functions.videos.logic import lifecycle, records
 from functions.videos.models import TERMINAL, VideoStatus, rendition_record
+
+# The error the ReviewTimedOut state puts in ``$.error`` when AwaitReview's deadline passes
+# (infra/statemachines/media_pipeline.asl.json); its cause starts with the reason.
+REVIEW_TIMED_OUT_ERROR = "ReviewTimedOut"
 
 
 def _seconds_since(iso_ts: str | None) -> float | None:
@@ -33,25 +40,15 @@ def publish(
         # The chunked path's intermediates (source chunks, per-chunk results) are not outputs:
         # gone before the video is READY (idempotent, so a retried Publish is fine).
         storage.delete_prefix(get_settings().media_bucket, keys.work_prefix(video_id))
-    try:
-        dal.transition(
-            video_id,
-            VideoStatus.READY,
-            renditions=renditions,
-            poster_key=thumbnails["poster_key"],
-            storyboard_key=thumbnails["storyboard_key"],
-            ready_at=dal.now_iso(),
-            progress={"stage": "done", "percent": 100},
-            reason=None,
-            message=None,
-            renditions_pending=None,
-        )
-    except Conflict:
-        # A retry after a successful write: READY already; anything else is a real conflict.
-        if dal.get(video_id).status != VideoStatus.READY:
-            raise
-    current = dal.get(video_id)
-    slots.release(current.execution_name, current)  # READY: nothing newer can own the record
+    # A retry after a successful write finds READY already; anything else is a real conflict.
+    current = lifecycle.mark_ready(
+        video_id,
+        renditions=renditions,
+        poster_key=thumbnails["poster_key"],
+        storyboard_key=thumbnails["storyboard_key"],
+    )
+    # READY: nothing newer can own the record. After a review the slot is back already: a no-op.
+    slots.release(current.execution_name, current)
     duration = float(probe.get("duration") or 0)
     if duration > 0:
         metrics.add_metric(
@@ -63,15 +60,13 @@ def publish(
     if upload_to_ready is not None:
         metrics.add_metric(name="UploadToReadySeconds", unit="Seconds", value=upload_to_ready)
     metrics.add_metric(name="VideosReady", unit="Count", value=1)
-    put_event(
+    put_video_event(
         "video.ready",
-        {
-            "video_id": video_id,
-            "owner": current.owner_sub,
-            "master_key": transcode["master_key"],
-            "renditions": renditions,
-            "duration_seconds": duration,
-        },
+        video_id=video_id,
+        owner=current.owner_sub,
+        master_key=transcode["master_key"],
+        renditions=renditions,
+        duration_seconds=duration,
     )
     return {"status": VideoStatus.READY.value, "upload_to_ready_seconds": upload_to_ready}
 
@@ -83,7 +78,7 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
     if not reason:
         reason = f"{failed_step}_timeout" if name == "States.Timeout" else f"{failed_step}_error"
     status = VideoStatus.REJECTED if rejected else VideoStatus.FAILED
-    current = dal.find(video_id)
+    current = records.find_record(video_id)
     slots.release(execution, current)  # this execution's slot, even when a newer attempt owns the video
     if current is not None and execution and current.execution_name and current.execution_name != execution:
         # A newer attempt owns the video and its outputs now: undo nothing of it.
@@ -96,25 +91,20 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
     if current is not None and current.status not in {s.value for s in TERMINAL}:
         # A repeat of this step, or the safety net, may have recorded the outcome first.
         with contextlib.suppress(Conflict):
-            dal.transition(
-                video_id,
-                status,
-                reason=reason,
-                message=message[:1000] or f"{failed_step} failed",
-                progress=None,
+            _record_outcome(
+                video_id, error=name, reason=reason, message=message[:1000] or f"{failed_step} failed"
             )
-    current = dal.find(video_id)
+    current = records.find_record(video_id)
     final = current.status if current is not None else status.value
     if final in (VideoStatus.REJECTED.value, VideoStatus.FAILED.value):
         metrics.add_metric(name="VideosRejected" if rejected else "VideosFailed", unit="Count", value=1)
-        put_event(
+        put_video_event(
             f"video.{final.lower()}",
-            {
-                "video_id": video_id,
-                "reason": current.reason if current else reason,
-                "step": failed_step,
-                "execution": execution,
-            },
+            video_id=video_id,
+            owner=current.owner_sub if current else None,
+            reason=current.reason if current else reason,
+            step=failed_step,
+            execution=execution,
         )
     logger.info(
         "compensated",
@@ -133,7 +123,7 @@ def execution_failed(detail: dict[str, Any]) -> dict:
     if not video_id:
         logger.warning("status-change event without a video id", extra={"detail": detail})
         return {"handled": False}
-    current = dal.find(video_id)
+    current = records.find_record(video_id)
     slots.release(detail.get("name"), current)  # whatever became of the video, the execution is over
     if current is None or current.status in {s.value for s in TERMINAL}:
         return {"handled": False, "status": current.status if current else None}
@@ -144,14 +134,29 @@ def execution_failed(detail: dict[str, Any]) -> dict:
     storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
     reason = f"execution_{str(detail.get('status', 'failed')).lower()}"
     try:
-        dal.transition(
+        lifecycle.record_failure(
             video_id,
-            VideoStatus.FAILED,
             reason=reason,
             message=f"the pipeline execution ended {detail.get('status')} without recording an outcome",
-            progress=None,
         )
     except Conflict:
         return {"handled": False}
-    put_event("video.failed", {"video_id": video_id, "reason": reason, "execution": detail.get("name")})
+    put_video_event(
+        "video.failed",
+        video_id=video_id,
+        owner=current.owner_sub,
+        reason=reason,
+        execution=detail.get("name"),
+    )
     return {"handled": True, "reason": reason}
+
+
+def _record_outcome(video_id: str, *, error: str, reason: str, message: str) -> None:
+    """The terminal status compensation records: the review deadline passed, the input was
+    refused (MediaRejected), or a step broke."""
+    if error == REVIEW_TIMED_OUT_ERROR:
+        lifecycle.review_timed_out(video_id, message=message)
+    elif error == "MediaRejected":
+        lifecycle.reject(video_id, reason=reason, message=message)
+    else:
+        lifecycle.record_failure(video_id, reason=reason, message=message)

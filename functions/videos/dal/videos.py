@@ -1,4 +1,8 @@
-"""Data access for videos. State changes are conditional writes guarded by the transition table."""
+"""Data access for videos. State changes are conditional writes guarded by the transition table.
+
+Only functions/videos/logic/lifecycle.py calls the writes (a test checks it): it names each move.
+``transition`` is the only write of ``status``, and it refuses any move the table does not allow.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.table_binding import TableBinding
 from functions.videos.dal.tables import VideoModel
-from functions.videos.models import VideoStatus, sources_of
+from functions.videos.models import VideoStatus, check_transition, sources_of
 
 _BINDING = TableBinding(VideoModel, table=lambda settings: settings.videos_table)
 
@@ -78,17 +82,21 @@ def transition(
     video_id: str,
     to: VideoStatus,
     *,
-    allowed_from: frozenset[VideoStatus] | None = None,
+    only_from: Iterable[VideoStatus] | None = None,
     extra_condition: Any = None,
     **fields: Any,
 ) -> VideoModel:
     """Move a video to ``to`` if its current status allows it; set ``fields`` in the same write.
 
-    Raises ``Conflict`` when the condition fails (someone else moved it first, or it is terminal).
-    ``None`` values remove the attribute.
+    ``only_from`` narrows the statuses the move starts from (default: every one the table allows);
+    it cannot widen them: a source the table does not allow raises ``IllegalTransition`` before
+    anything is written. Raises ``Conflict`` when the condition fails (someone else moved it first,
+    or it is terminal). ``None`` values remove the attribute.
     """
     model = _model()
-    sources = allowed_from if allowed_from is not None else sources_of(to)
+    sources = frozenset(only_from) if only_from is not None else sources_of(to)
+    check_transition(sources, to)
+    _refuse_status(fields)
     condition = model.status.is_in(*[s.value for s in sources])
     if extra_condition is not None:
         condition &= extra_condition
@@ -106,6 +114,7 @@ def transition(
 
 def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, **fields: Any) -> None:
     """Set fields without a status change (progress, probe facts), optionally only in one status."""
+    _refuse_status(fields)
     model = _model()
     condition = model.video_id.exists()
     if expected_status is not None:
@@ -122,6 +131,7 @@ def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, 
 def increment(video_id: str, attribute: str, *, statuses: Iterable[VideoStatus]) -> VideoModel | None:
     """Atomically add 1 to a number attribute while the video is in one of ``statuses``; the
     updated item, or None when the status did not match."""
+    _refuse_status({attribute: 1})
     model = _model()
     item = model(video_id)
     try:
@@ -153,6 +163,11 @@ def write_progress_in_order(
             return False
         raise
     return True
+
+
+def _refuse_status(fields: dict[str, Any]) -> None:
+    if "status" in fields:
+        raise ValueError("status changes only through transition() (the transition table)")
 
 
 def _field_actions(model: type[VideoModel], fields: dict[str, Any]) -> list[Action]:

@@ -17,15 +17,9 @@ from functions.shared.errors import Conflict
 from functions.shared.keys import video_id_from_upload_key
 from functions.shared.observability import logger
 from functions.shared.settings import get_settings
-from functions.videos.dal import videos as dal
-from functions.videos.dal.videos import now_iso
-from functions.videos.logic import priority
-from functions.videos.models import VideoStatus
+from functions.videos.logic import lifecycle, priority, records
 
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
-# Progress of an UPLOADED video whose execution waits in AcquireSlot for a slot of its class's
-# budget (functions/pipeline/logic/slots.py); Probe replaces it when the execution is admitted.
-QUEUED = {"stage": "queued", "percent": 0}
 
 
 @dataclass(frozen=True)
@@ -53,6 +47,7 @@ def start_execution(
 ) -> str:
     """Start the pipeline execution for one upload attempt; a repeat is a no-op."""
     sfn = client("stepfunctions")
+    settings = get_settings()
     name = execution_name(video_id, upload_version, attempt)
     payload = {
         "video_id": video_id,
@@ -63,11 +58,11 @@ def start_execution(
         "priority_class": priority_class,  # whose budget AcquireSlot takes a slot of
         # An admin approved this video past a moderation rejection: the checks record, not block.
         "moderation_override": moderation_override,
+        # How long AwaitReview waits for an admin (its TimeoutSecondsPath) if moderation holds it.
+        "review_deadline_seconds": settings.review_deadline_seconds,
     }
     try:
-        sfn.start_execution(
-            stateMachineArn=get_settings().state_machine_arn, name=name, input=json.dumps(payload)
-        )
+        sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(payload))
         logger.info("execution started", extra={"execution_name": name})
     except sfn.exceptions.ExecutionAlreadyExists:
         logger.info("execution already exists", extra={"execution_name": name})
@@ -80,7 +75,7 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
         logger.warning("ignoring an object outside the upload layout", extra={"key": key})
         return IngestOutcome(None, "ignored")
     logger.append_keys(video_id=video_id)
-    item = dal.find(video_id)
+    item = records.find_record(video_id)
     if item is None:
         logger.warning("ignoring an upload for an unknown video")
         return IngestOutcome(video_id, "ignored")
@@ -88,20 +83,12 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
     attempt = 1
     name = execution_name(video_id, sequencer, attempt)
     try:
-        dal.transition(
-            video_id,
-            VideoStatus.UPLOADED,
-            allowed_from=frozenset({VideoStatus.AWAITING_UPLOAD}),
-            upload_version=sequencer,
-            uploaded_at=now_iso(),
-            execution_name=name,
-            attempt=attempt,
-            source={"size_bytes": size},
-            progress=QUEUED,
+        lifecycle.mark_uploaded(
+            video_id, upload_version=sequencer, execution_name=name, attempt=attempt, size_bytes=size
         )
         action = "started"
     except Conflict:
-        current = dal.get(video_id)
+        current = records.get_record(video_id)
         if current.upload_version != sequencer:
             # A second upload raced the first: the first one owns the pipeline.
             logger.warning(
@@ -124,35 +111,43 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
     return IngestOutcome(video_id, action, name)
 
 
-def rerun_from_upload(
-    item: Any, *, from_status: VideoStatus, override_by: str | None = None, **fields: Any
-) -> str:
-    """Re-enter the pipeline from the stored upload as a new attempt: a retry of a FAILED video,
-    or an admin's approval of a REJECTED one (``override_by``: the checks then record but do not
-    block). The conditional write is the lock: of two concurrent requests, one moves the video
-    back to UPLOADED and starts the execution; the other gets Conflict (409)."""
-    attempt = int(item.attempt or 1) + 1
-    version = item.upload_version or "v"
-    if override_by:
-        fields["moderation_override"] = override_by
-    dal.transition(
-        item.video_id,
-        VideoStatus.UPLOADED,
-        allowed_from=frozenset({from_status}),
-        extra_condition=dal.attempt_is(item.attempt),
-        attempt=attempt,
-        execution_name=execution_name(item.video_id, version, attempt),
-        reason=None,
-        message=None,
-        progress=QUEUED,
-        **fields,
+def retry_failed(item: Any) -> str:
+    """Safe retry of a FAILED video: a new attempt from the stored upload. The conditional write
+    is the lock: of two concurrent requests, one moves the video back to UPLOADED and starts the
+    execution; the other gets Conflict (409)."""
+    attempt, name = _next_attempt(item)
+    lifecycle.rerun_after_failure(
+        item.video_id, expected_attempt=item.attempt, attempt=attempt, execution_name=name
     )
+    return _start_again(item, attempt, moderation_override=bool(item.moderation_override))
+
+
+def approve_rejected(item: Any, *, approved_by: str) -> str:
+    """An admin's approval of a REJECTED video: a new attempt from the stored upload, in which the
+    checks record but do not block (the same lock as ``retry_failed``)."""
+    attempt, name = _next_attempt(item)
+    lifecycle.rerun_with_override(
+        item.video_id,
+        expected_attempt=item.attempt,
+        attempt=attempt,
+        execution_name=name,
+        override_by=approved_by,
+    )
+    return _start_again(item, attempt, moderation_override=True)
+
+
+def _next_attempt(item: Any) -> tuple[int, str]:
+    attempt = int(item.attempt or 1) + 1
+    return attempt, execution_name(item.video_id, item.upload_version or "v", attempt)
+
+
+def _start_again(item: Any, attempt: int, *, moderation_override: bool) -> str:
     return start_execution(
         video_id=item.video_id,
         bucket=get_settings().upload_bucket,
         key=item.upload_key,
-        upload_version=version,
+        upload_version=item.upload_version or "v",
         attempt=attempt,
         priority_class=priority.class_of(item.priority_class).name,
-        moderation_override=bool(override_by or item.moderation_override),
+        moderation_override=moderation_override,
     )

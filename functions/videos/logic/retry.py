@@ -5,8 +5,8 @@ from __future__ import annotations
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize, permits
 from functions.shared.errors import Conflict
-from functions.videos.dal import videos as dal
-from functions.videos.logic.ingest import rerun_from_upload
+from functions.videos.logic import records
+from functions.videos.logic.ingest import retry_failed
 from functions.videos.logic.videos import load_visible, to_view
 from functions.videos.models import VideoStatus, VideoView
 
@@ -16,5 +16,5 @@ def retry_video(principal: Principal, video_id: str) -> VideoView:
     authorize(principal, "videos:retry", owner=item.owner_sub)
     if item.status != VideoStatus.FAILED:
         raise Conflict(f"only FAILED videos can be retried; this one is {item.status}", code="not_failed")
-    rerun_from_upload(item, from_status=VideoStatus.FAILED, reasons=None)
-    return to_view(dal.get(video_id), evidence=permits(principal, "videos:read_evidence"))
+    retry_failed(item)
+    return to_view(records.get_record(video_id), evidence=permits(principal, "videos:read_evidence"))

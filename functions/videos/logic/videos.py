@@ -12,7 +12,7 @@ from functions.shared.keys import VIDEO_ID_RE, upload_key
 from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
 from functions.videos.dal.tables import VideoModel
-from functions.videos.logic import active_uploads, priority
+from functions.videos.logic import active_uploads, lifecycle, priority
 from functions.videos.logic.uploads import upload_target
 from functions.videos.models import (
     CreateVideoRequest,
@@ -79,7 +79,7 @@ def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVid
     target = upload_target(
         key=key, size_bytes=request.size_bytes, content_type=request.content_type, settings=settings
     )
-    item = dal.create(
+    item = lifecycle.create_awaiting_upload(
         video_id=video_id,
         owner_sub=principal.sub,
         title=request.title,
