@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from functions.pipeline.contracts import ExecutionStatusDetail
 from functions.pipeline.logic import saga
 from functions.shared.settings import get_settings
 from infra import spec
@@ -305,7 +306,7 @@ def test_compensation_and_the_safety_net_give_the_slot_back(account: Account, bu
     for _ in range(2):
         saga.compensate(video_id=std, failed_step="probe", error=None, execution="std-exec")
     # And the priority one ends without its Catch (the safety net's status-change event)
-    detail = {"name": "pri-exec", "status": "ABORTED", "input": json.dumps({"video_id": pri})}
+    detail = ExecutionStatusDetail(name="pri-exec", status="ABORTED", input=json.dumps({"video_id": pri}))
     saga.execution_failed(detail)
     saga.execution_failed(detail)
     # Then both slots are free again

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.pipeline.contracts import EncodeChunkInput, EncodeChunkOutput
 from functions.pipeline.logic.chunked_steps import encode_chunk_step
+from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+
+INPUT, OUTPUT = EncodeChunkInput, EncodeChunkOutput
 
 
 @observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return encode_chunk_step(
-        video_id=event["video_id"],
-        chunk_dict=event["chunk"],
-        pass_name=event["pass"],
-        count=int(event["count"]),
-        started_at=float(event["started_at"]),
-        probe_dict=event["probe"],
+    step = parse(event=event, model=INPUT)
+    result = encode_chunk_step(
+        video_id=step.video_id,
+        chunk=step.chunk,
+        pass_name=step.pass_name,
+        count=step.count,
+        started_at=step.started_at,
+        info=step.probe,
         remaining_ms=context.get_remaining_time_in_millis(),
-        bucket=event.get("bucket"),
-        key=event.get("key"),
+        bucket=step.bucket,
+        key=step.key,
     )
+    return step_result(OUTPUT, result)

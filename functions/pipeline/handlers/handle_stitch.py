@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.pipeline.contracts import StitchInput, TranscodeOutput
 from functions.pipeline.logic.chunked_steps import stitch_step
+from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+
+INPUT, OUTPUT = StitchInput, TranscodeOutput
 
 
 @observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return stitch_step(
-        video_id=event["video_id"],
-        stage=event["stage"],
-        split=event["split"],
-        probe_dict=event["probe"],
-        verdict=(event.get("moderation") or {}).get("verdict"),
+    step = parse(event=event, model=INPUT)
+    result = stitch_step(
+        video_id=step.video_id,
+        stage=step.stage,
+        split=step.split,
+        info=step.probe,
+        verdict=step.moderation.verdict if step.moderation else None,
     )
+    return step_result(OUTPUT, result)

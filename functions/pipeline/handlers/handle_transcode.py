@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.pipeline.contracts import TranscodeInput, TranscodeOutput
 from functions.pipeline.logic.media_steps import transcode_step
+from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+
+INPUT, OUTPUT = TranscodeInput, TranscodeOutput
 
 
 @observed()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return transcode_step(
-        video_id=event["video_id"],
-        bucket=event["bucket"],
-        key=event["key"],
-        probe_dict=event["probe"],
+    step = parse(event=event, model=INPUT)
+    result = transcode_step(
+        video_id=step.video_id,
+        bucket=step.bucket,
+        key=step.key,
+        info=step.probe,
         remaining_ms=context.get_remaining_time_in_millis(),
     )
+    return step_result(OUTPUT, result)

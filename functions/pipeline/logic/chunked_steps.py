@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from functions.media import storage
+from functions.media.contracts import Chunk
 from functions.media.probe import ProbeResult
 from functions.media.workdir import time_budget, work_dir
+from functions.pipeline.contracts import EncodeChunkOutput, Pass, SplitOutput, TranscodeOutput
 from functions.pipeline.logic.audio_pieces import RENDITION as AUDIO_RENDITION
 from functions.pipeline.logic.encode import ChunkRendition, encode_chunk, encode_chunk_audio
 from functions.pipeline.logic.ladder import Rung, choose_ladder
 from functions.pipeline.logic.progress import with_eta
 from functions.pipeline.logic.split import (
     AudioOutput,
-    Chunk,
     SplitResult,
     chunk_dir_name,
     indexed,
@@ -75,14 +76,11 @@ def rungs_for_pass(ladder: list[Rung], pass_name: str) -> list[Rung]:
     raise ValueError(f"unknown pass {pass_name!r}")
 
 
-def split_step(
-    *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], remaining_ms: int
-) -> dict[str, Any]:
+def split_step(*, video_id: str, bucket: str, key: str, info: ProbeResult, remaining_ms: int) -> SplitOutput:
     """Cut the source into chunks: by its index when the container has one (MP4, Matroska: nothing
     is copied, each worker reads its span and the first pass encodes the audio piece by piece), by
     copy otherwise (chunks and the whole audio rendition written here)."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     ladder = _ladder(info)
     started = time.time()
     source = storage.presigned_get(bucket, key)
@@ -109,22 +107,24 @@ def split_step(
         "split",
         extra={"chunks": count, "mode": mode, "distributed": distributed, "seconds": time.time() - started},
     )
-    return {
-        "count": count,
-        "mode": mode,
-        "distributed": distributed,
-        "max_concurrency": settings.map_max_concurrency,
-        "bucket": settings.media_bucket,
-        "manifest_key": keys.chunk_manifest_key(video_id),
-        # Inline Map reads the items from the state; a Distributed Map reads the manifest instead,
-        # so a thousand chunks never weigh on the execution's 256 KB payload limit.
-        "items": [] if distributed else items,
-        "audio": None
-        if audio is None
-        else {"bandwidth": audio.bandwidth, "average_bandwidth": audio.average_bandwidth},
-        "rest": len(ladder) > 1,
-        "started_at": started,
-    }
+    return SplitOutput.model_validate(
+        {
+            "count": count,
+            "mode": mode,
+            "distributed": distributed,
+            "max_concurrency": settings.map_max_concurrency,
+            "bucket": settings.media_bucket,
+            "manifest_key": keys.chunk_manifest_key(video_id),
+            # Inline Map reads the items from the state; a Distributed Map reads the manifest instead,
+            # so a thousand chunks never weigh on the execution's 256 KB payload limit.
+            "items": [] if distributed else items,
+            "audio": None
+            if audio is None
+            else {"bandwidth": audio.bandwidth, "average_bandwidth": audio.average_bandwidth},
+            "rest": len(ladder) > 1,
+            "started_at": started,
+        }
+    )
 
 
 def _split_by_copy(
@@ -158,22 +158,20 @@ def _split_by_copy(
 def encode_chunk_step(
     *,
     video_id: str,
-    chunk_dict: dict[str, Any],
-    pass_name: str,
+    chunk: Chunk,
+    pass_name: Pass,
     count: int,
     started_at: float,
-    probe_dict: dict[str, Any],
+    info: ProbeResult,
     remaining_ms: int,
     bucket: str | None = None,
     key: str | None = None,
-) -> dict[str, Any]:
+) -> EncodeChunkOutput:
     """Encode one chunk to the rungs of its pass. A chunk split by index is read from the source
     (``bucket``/``key``) and, in the first pass, its audio piece is encoded beside the video."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     ladder = _ladder(info)
     rungs = rungs_for_pass(ladder, pass_name)
-    chunk = Chunk.from_dict(chunk_dict)
     folder = chunk_dir_name(chunk.index)
     prefix = keys.hls_prefix(video_id)
     with work_dir(video_id) as scratch:
@@ -231,7 +229,7 @@ def encode_chunk_step(
                 [w.to_dict() for w in written],
             )
     record_chunk_done(video_id, pass_name, ladder, count, started_at)
-    return {"index": chunk.index, "pass": pass_name}
+    return EncodeChunkOutput.model_validate({"index": chunk.index, "pass": pass_name})
 
 
 def _weights(ladder: list[Rung]) -> dict[str, float]:
@@ -279,25 +277,24 @@ def stitch_step(
     *,
     video_id: str,
     stage: str,
-    split: dict[str, Any],
-    probe_dict: dict[str, Any],
+    split: SplitOutput,
+    info: ProbeResult,
     verdict: str | None,
-) -> dict[str, Any]:
+) -> TranscodeOutput:
     """``stage`` preview: stitch the lowest rung, publish a master with it, mark VIEWABLE (unless
     moderation holds the video for review). ``final``: stitch every rung, rewrite the master."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     ladder = _ladder(info)
-    count = int(split["count"])
+    count = split.count
     passes = [PREVIEW] if stage == PREVIEW else [p for p in PASSES if rungs_for_pass(ladder, p)]
     prefix = keys.hls_prefix(video_id)
     audio = (
         AudioOutput(
-            bandwidth=int(split["audio"]["bandwidth"]),
-            average_bandwidth=int(split["audio"]["average_bandwidth"]),
+            bandwidth=split.audio.bandwidth,
+            average_bandwidth=split.audio.average_bandwidth,
             playlist_path=Path(AUDIO_PLAYLIST),
         )
-        if split.get("audio")
+        if split.audio
         else None
     )
     per_rung: dict[str, list[ChunkRendition]] = {}
@@ -348,12 +345,14 @@ def stitch_step(
     ]
     if stage == PREVIEW and verdict != "review":
         _mark_viewable(video_id, described, pending=[r.name for r in rungs_for_pass(ladder, REST)])
-    return {
-        "master_key": keys.master_playlist_key(video_id),
-        "encode_seconds": round(time.time() - float(split["started_at"]), 3),
-        "chunks": count,
-        "renditions": described,
-    }
+    return TranscodeOutput.model_validate(
+        {
+            "master_key": keys.master_playlist_key(video_id),
+            "encode_seconds": round(time.time() - split.started_at, 3),
+            "chunks": count,
+            "renditions": described,
+        }
+    )
 
 
 def _numbered(parts: list[ChunkRendition]) -> list[tuple[str, ChunkRendition]]:

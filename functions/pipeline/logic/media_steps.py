@@ -9,6 +9,7 @@ from typing import Any
 from functions.media import storage
 from functions.media.probe import ProbeLimits, ProbeResult, probe
 from functions.media.workdir import time_budget, work_dir
+from functions.pipeline.contracts import ProbeOutput, ProbePlan, ThumbnailsOutput, TranscodeOutput
 from functions.pipeline.logic.ladder import choose_ladder
 from functions.pipeline.logic.progress import with_eta
 from functions.pipeline.logic.thumbnails import make_poster, make_storyboard
@@ -22,7 +23,7 @@ from functions.videos.logic import lifecycle
 PROGRESS_INTERVAL_S = 2.0
 
 
-def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> dict[str, Any]:
+def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> ProbeOutput:
     settings = get_settings()
     try:
         lifecycle.start_processing(video_id)
@@ -51,7 +52,9 @@ def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> di
         source=result.to_dict(),
     )
     # Long sources take the chunked path (split, parallel encode, stitch): chunked_steps.py.
-    return {**result.to_dict(), "plan": {"chunked": result.duration > settings.chunk_threshold_seconds}}
+    return ProbeOutput(
+        **result.to_dict(), plan=ProbePlan(chunked=result.duration > settings.chunk_threshold_seconds)
+    )
 
 
 def progress_record(*, stage: str, fraction: float, elapsed_s: float, rungs: list[str]) -> dict[str, Any]:
@@ -86,10 +89,9 @@ def _progress_writer(video_id: str, stage: str, rungs: list[str]) -> Callable[[f
 
 
 def transcode_step(
-    *, video_id: str, bucket: str, key: str, probe_dict: dict[str, Any], remaining_ms: int
-) -> dict[str, Any]:
+    *, video_id: str, bucket: str, key: str, info: ProbeResult, remaining_ms: int
+) -> TranscodeOutput:
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     if info.video is None:
         raise MediaRejected("no_video_stream", "the file has no video stream")
     ladder = choose_ladder(info.video.display_width, info.video.display_height)
@@ -113,24 +115,14 @@ def transcode_step(
             uploaded = storage.upload_directory(out, settings.media_bucket, prefix)
     if not outputs:
         raise MediaFailed("transcode_failed", "the ladder produced no rendition")
-    return {
-        "master_key": keys.master_playlist_key(video_id),
-        "encode_seconds": round(encode_seconds, 3),
-        "objects": len(uploaded),
-        "renditions": [
-            {
-                "name": r.name,
-                "width": r.width,
-                "height": r.height,
-                "bitrate": r.bandwidth,
-                "average_bitrate": r.average_bandwidth,
-                "codecs": r.codecs,
-                "frame_rate": r.frame_rate,
-                "playlist_key": prefix + r.playlist_path.relative_to(out).as_posix(),
-            }
-            for r in outputs
-        ],
-    }
+    return TranscodeOutput.model_validate(
+        {
+            "master_key": keys.master_playlist_key(video_id),
+            "encode_seconds": round(encode_seconds, 3),
+            "objects": len(uploaded),
+            "renditions": [r.describe(prefix + r.playlist_path.relative_to(out).as_posix()) for r in outputs],
+        }
+    )
 
 
 def thumbnails_step(
@@ -138,18 +130,17 @@ def thumbnails_step(
     video_id: str,
     bucket: str,
     key: str,
-    probe_dict: dict[str, Any],
-    transcode: dict[str, Any],
+    info: ProbeResult,
+    transcode: TranscodeOutput,
     remaining_ms: int,
-) -> dict[str, Any]:
+) -> ThumbnailsOutput:
     """Poster from the source (one fast seek, full quality); storyboard from the lowest rung just
     encoded: its keyframes sit every segment and it is tiny, so decoding it costs a fraction of
     decoding the source (about 5 s -> well under 1 s for a 60 s 1080p source)."""
     settings = get_settings()
-    info = ProbeResult.from_dict(probe_dict)
     budget = time_budget(remaining_ms)
     prefix = keys.thumbnails_prefix(video_id)
-    lowest = min(transcode["renditions"], key=lambda r: int(r["width"]) * int(r["height"]))
+    lowest = min(transcode.renditions, key=lambda r: r.width * r.height)
     with work_dir(video_id) as scratch:
         out = scratch / "out"
         out.mkdir()
@@ -161,9 +152,7 @@ def thumbnails_step(
             timeout=budget,
         )
         with storage.transient_aws_errors():
-            rung = storage.download_hls_as_ts(
-                settings.media_bucket, lowest["playlist_key"], scratch / "rung.ts"
-            )
+            rung = storage.download_hls_as_ts(settings.media_bucket, lowest.playlist_key, scratch / "rung.ts")
         board = make_storyboard(
             str(rung),
             out / "storyboard",
@@ -176,9 +165,9 @@ def thumbnails_step(
         )
         with storage.transient_aws_errors():
             storage.upload_directory(out, settings.media_bucket, prefix)
-    return {
-        "poster_key": f"{prefix}poster.jpg",
-        "storyboard_key": f"{prefix}storyboard/{board.vtt_path.name}",
-        "sprite_key": f"{prefix}storyboard/{board.sprite_path.name}",
-        "interval": board.interval,
-    }
+    return ThumbnailsOutput(
+        poster_key=f"{prefix}poster.jpg",
+        storyboard_key=f"{prefix}storyboard/{board.vtt_path.name}",
+        sprite_key=f"{prefix}storyboard/{board.sprite_path.name}",
+        interval=board.interval,
+    )

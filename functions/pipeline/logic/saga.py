@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.media import storage
+from functions.media.probe import ProbeResult
+from functions.pipeline.contracts import ExecutionStatusDetail, StepError, ThumbnailsOutput, TranscodeOutput
 from functions.pipeline.logic import slots
 from functions.shared import keys
 from functions.shared.errors import Conflict, parse_step_error
@@ -33,10 +35,10 @@ def _seconds_since(iso_ts: str | None) -> float | None:
 
 
 def publish(
-    *, video_id: str, transcode: dict[str, Any], thumbnails: dict[str, Any], probe: dict[str, Any]
-) -> dict:
-    renditions = [rendition_record(r) for r in transcode["renditions"]]
-    if transcode.get("chunks"):
+    *, video_id: str, transcode: TranscodeOutput, thumbnails: ThumbnailsOutput, info: ProbeResult
+) -> dict[str, Any]:
+    renditions = [rendition_record(r.model_dump()) for r in transcode.renditions]
+    if transcode.chunks:
         # The chunked path's intermediates (source chunks, per-chunk results) are not outputs:
         # gone before the video is READY (idempotent, so a retried Publish is fine).
         storage.delete_prefix(get_settings().media_bucket, keys.work_prefix(video_id))
@@ -44,17 +46,17 @@ def publish(
     current = lifecycle.mark_ready(
         video_id,
         renditions=renditions,
-        poster_key=thumbnails["poster_key"],
-        storyboard_key=thumbnails["storyboard_key"],
+        poster_key=thumbnails.poster_key,
+        storyboard_key=thumbnails.storyboard_key,
     )
     # READY: nothing newer can own the record. After a review the slot is back already: a no-op.
     slots.release(current.execution_name, current)
-    duration = float(probe.get("duration") or 0)
+    duration = info.duration
     if duration > 0:
         metrics.add_metric(
             name="TranscodeSecondsPerOutputMinute",
             unit="Seconds",
-            value=transcode["encode_seconds"] / (duration / 60),
+            value=transcode.encode_seconds / (duration / 60),
         )
     upload_to_ready = _seconds_since(current.uploaded_at)
     if upload_to_ready is not None:
@@ -64,16 +66,16 @@ def publish(
         "video.ready",
         video_id=video_id,
         owner=current.owner_sub,
-        master_key=transcode["master_key"],
+        master_key=transcode.master_key,
         renditions=renditions,
         duration_seconds=duration,
     )
     return {"status": VideoStatus.READY.value, "upload_to_ready_seconds": upload_to_ready}
 
 
-def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None, execution: str) -> dict:
+def compensate(*, video_id: str, failed_step: str, error: StepError | None, execution: str) -> dict[str, Any]:
     """Undo and record: delete every output, then mark REJECTED or FAILED. Safe to repeat."""
-    name, reason, message = parse_step_error(error)
+    name, reason, message = parse_step_error(error.model_dump() if error else None)
     rejected = name == "MediaRejected"
     if not reason:
         reason = f"{failed_step}_timeout" if name == "States.Timeout" else f"{failed_step}_error"
@@ -113,40 +115,36 @@ def compensate(*, video_id: str, failed_step: str, error: dict[str, str] | None,
     return {"status": final, "reason": reason, "deleted": deleted}
 
 
-def execution_failed(detail: dict[str, Any]) -> dict:
+def execution_failed(detail: ExecutionStatusDetail) -> dict[str, Any]:
     """Safety net for an execution that ended without its Catch running (timeout, abort, crash)."""
     try:
-        payload = json.loads(detail.get("input") or "{}")
+        payload = json.loads(detail.input or "{}")
     except ValueError:
         payload = {}
     video_id = payload.get("video_id")
     if not video_id:
-        logger.warning("status-change event without a video id", extra={"detail": detail})
+        logger.warning("status-change event without a video id", extra={"detail": detail.model_dump()})
         return {"handled": False}
     current = records.find_record(video_id)
-    slots.release(detail.get("name"), current)  # whatever became of the video, the execution is over
+    slots.release(detail.name, current)  # whatever became of the video, the execution is over
     if current is None or current.status in {s.value for s in TERMINAL}:
         return {"handled": False, "status": current.status if current else None}
-    if current.execution_name and detail.get("name") and current.execution_name != detail["name"]:
+    if current.execution_name and detail.name and current.execution_name != detail.name:
         # A retry has already started a newer attempt: this event is about a superseded one.
-        logger.info("ignoring the end of a superseded execution", extra={"execution": detail.get("name")})
+        logger.info("ignoring the end of a superseded execution", extra={"execution": detail.name})
         return {"handled": False, "status": current.status}
     storage.delete_prefix(get_settings().media_bucket, keys.output_prefix(video_id))
-    reason = f"execution_{str(detail.get('status', 'failed')).lower()}"
+    reason = f"execution_{(detail.status or 'failed').lower()}"
     try:
         lifecycle.record_failure(
             video_id,
             reason=reason,
-            message=f"the pipeline execution ended {detail.get('status')} without recording an outcome",
+            message=f"the pipeline execution ended {detail.status} without recording an outcome",
         )
     except Conflict:
         return {"handled": False}
     put_video_event(
-        "video.failed",
-        video_id=video_id,
-        owner=current.owner_sub,
-        reason=reason,
-        execution=detail.get("name"),
+        "video.failed", video_id=video_id, owner=current.owner_sub, reason=reason, execution=detail.name
     )
     return {"handled": True, "reason": reason}
 
