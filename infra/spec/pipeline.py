@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.shared.settings import PIPELINE_EXECUTION_TIMEOUT_SECONDS
 from infra.spec.types import (
     MEDIA_ENV,
     READ,
@@ -148,6 +149,9 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
             "StitchFunctionArn": "pipeline-stitch",
         },
         item_reader_buckets=("media_bucket",),  # the chunk manifest written by pipeline-split
+        # Above the longest review deadline plus everything else: a held video's AwaitReview
+        # deadline fires first (FAILED review_timed_out), never the execution's (docs/moderation.md).
+        timeout_s=PIPELINE_EXECUTION_TIMEOUT_SECONDS,
     ),
 )
 

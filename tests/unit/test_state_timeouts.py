@@ -26,9 +26,6 @@ from infra import spec
 
 # Each TimeoutSecondsPath of any definition -> the setting whose value the starter puts there.
 PATH_SETTINGS = {"$.review_deadline_seconds": "review_deadline_seconds"}
-# The media pipeline's execution timeout before issue 11 point 6: until infra/spec and the ASL's
-# top-level TimeoutSeconds take PIPELINE_EXECUTION_TIMEOUT_SECONDS, the review deadline cannot fit.
-OLD_PIPELINE_TIMEOUT_S = 3 * 3600
 
 
 def _definition(machine: spec.StateMachineSpec) -> dict[str, Any]:
@@ -36,16 +33,7 @@ def _definition(machine: spec.StateMachineSpec) -> dict[str, Any]:
     return definition
 
 
-def _pending(machine: spec.StateMachineSpec) -> Any:
-    return pytest.mark.xfail(
-        _definition(machine)["TimeoutSeconds"] == OLD_PIPELINE_TIMEOUT_S,
-        reason="the media pipeline's timeout_s (infra/spec) and the ASL's TimeoutSeconds are still 3 h: "
-        "set both to functions.shared.settings.PIPELINE_EXECUTION_TIMEOUT_SECONDS",
-        strict=True,
-    )
-
-
-MACHINES = [pytest.param(m, id=m.name, marks=_pending(m)) for m in spec.STATE_MACHINES]
+MACHINES = [pytest.param(m, id=m.name) for m in spec.STATE_MACHINES]
 
 
 def walk(states: dict[str, Any], where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

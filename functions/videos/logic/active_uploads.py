@@ -18,13 +18,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from functions.shared.errors import TooManyRequests
-from functions.shared.settings import Settings
+from functions.shared.settings import PIPELINE_EXECUTION_TIMEOUT_SECONDS, Settings
 from functions.videos.dal import videos as dal
 from functions.videos.models import VideoStatus
 
 IN_FLIGHT = (VideoStatus.AWAITING_UPLOAD, VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.IN_REVIEW)
-# The media pipeline's TimeoutSeconds (infra/spec.py STATE_MACHINES; a unit test keeps them equal).
-PIPELINE_TIMEOUT_S = 3 * 3600
+# The media pipeline's TimeoutSeconds (infra/spec STATE_MACHINES; a unit test keeps them equal): a
+# video held for review is in flight until its deadline, so the window covers the longest one.
+PIPELINE_TIMEOUT_S = PIPELINE_EXECUTION_TIMEOUT_SECONDS
 # When asking again makes sense: videos in flight settle in minutes, not hours.
 RETRY_AFTER_S = 30
 
