@@ -17,10 +17,6 @@ DAL = "functions.videos.dal.videos"
 LIFECYCLE = "functions/videos/logic/lifecycle.py"
 DAL_FILE = "functions/videos/dal/videos.py"
 WRITES = {"create", "transition", "update_fields", "increment", "write_progress_in_order"}
-# Files of other engineers not yet moved to videos' logic, with the call that replaces their import.
-PENDING = {
-    "functions/moderation/logic/saga_step.py": "lifecycle.record_moderation_reasons(video_id, reasons)",
-}
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
@@ -85,7 +81,7 @@ def test_only_the_lifecycle_writes_video_records_through_the_dal() -> None:
         for path, tree in _modules()
         if path not in (LIFECYCLE, DAL_FILE) and (calls := _dal_writes(tree))
     }
-    assert set(offenders) <= set(PENDING), {p: c for p, c in offenders.items() if p not in PENDING}
+    assert offenders == {}
 
 
 def test_nothing_writes_status_around_the_transition_table() -> None:
@@ -110,7 +106,7 @@ def test_no_other_domain_imports_the_videos_dal() -> None:
             )
             if any(n == "functions.videos.dal" or n.startswith("functions.videos.dal.") for n in names):
                 importers.add(path)
-    assert importers <= set(PENDING), importers - set(PENDING)
+    assert importers == set()
 
 
 def test_the_scan_sees_a_status_write_when_there_is_one() -> None:

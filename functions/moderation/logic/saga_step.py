@@ -43,7 +43,7 @@ from functions.shared.aws import client
 from functions.shared.errors import MediaFailed, MediaRejected
 from functions.shared.observability import logger, metrics
 from functions.shared.settings import Settings, get_settings
-from functions.videos.dal import videos as dal
+from functions.videos.logic import lifecycle, records
 
 INCOMPLETE = "moderation_incomplete"
 
@@ -123,7 +123,7 @@ def moderate_step(
     *, video_id: str, bucket: str, key: str, info: ProbeResult, override: bool, remaining_ms: int
 ) -> ModerationSummary:
     settings = get_settings()
-    video = dal.get(video_id)
+    video = records.get_record(video_id)
     with work_dir(video_id) as scratch:
         frames = sample_frames(
             storage.presigned_get(bucket, key),
@@ -193,7 +193,7 @@ def moderate_verdict_step(
 ) -> ModerationSummary:
     """After the Map: read the ``count`` range results and decide as :func:`moderate_step` does."""
     settings = get_settings()
-    video = dal.get(video_id)
+    video = records.get_record(video_id)
     if count < 1:
         raise MediaFailed(INCOMPLETE, "moderation ran over no range")
     names = [keys.moderation_range_key(video_id, index) for index in range(count)]
@@ -235,7 +235,7 @@ def _conclude(
         logger.info("moderation findings overridden by an admin", extra={"verdict": verdict})
         reasons = [{**r, "overridden": True} for r in reasons]
         verdict = "pass"
-    dal.update_fields(video_id, reasons=reasons or None)
+    lifecycle.record_moderation_reasons(video_id, reasons)
     if verdict == "reject":
         codes = ", ".join(sorted({f"{r['check']}:{r['code']}" for r in reasons}))
         raise MediaRejected("moderation_rejected", f"moderation said no ({codes})")
