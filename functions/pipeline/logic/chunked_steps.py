@@ -330,19 +330,7 @@ def stitch_step(
             content_type=storage.CONTENT_TYPES[".m3u8"],
             cache_control=MASTER_CACHE_WHILE_VIEWABLE if stage == PREVIEW else MASTER_CACHE_FINAL,
         )
-    described = [
-        {
-            "name": r.name,
-            "width": r.width,
-            "height": r.height,
-            "bitrate": r.bandwidth,
-            "average_bitrate": r.average_bandwidth,
-            "codecs": r.codecs,
-            "frame_rate": r.frame_rate,
-            "playlist_key": prefix + r.playlist_path.as_posix(),
-        }
-        for r in renditions
-    ]
+    described = [r.describe(prefix + r.playlist_path.as_posix()) for r in renditions]
     if stage == PREVIEW and verdict != "review":
         _mark_viewable(video_id, described, pending=[r.name for r in rungs_for_pass(ladder, REST)])
     return TranscodeOutput.model_validate(
