@@ -396,7 +396,7 @@ def bench_catalog(titles: int = TITLES, requests_per_case: int = REQUESTS_PER_CA
     saved = dict(os.environ)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(env)
-    moto_patches.make_dynamodb_writes_atomic()
+    moto_patches.install()
     try:
         with mock_aws(), tempfile.TemporaryDirectory() as tmp, partition_local_queries():
             res = provision.local_resources(cdn_base_url="https://cdn.bench", key_pair_id="BENCH")

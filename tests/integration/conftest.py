@@ -45,8 +45,7 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
     # mock_aws resets moto's process-wide backends: an embedded stack in this process would lose
     # its resources. `make test` runs tests/e2e in a separate pytest process for that reason.
     assert "AWS_ENDPOINT_URL" not in os.environ, "run tests/e2e and tests/integration in separate processes"
-    moto_patches.make_dynamodb_writes_atomic()
-    moto_patches.make_stop_execution_wait_for_start()
+    moto_patches.install()  # the embedded stack's corrections, behind its moto version check
     with mock_aws():
         keys = CloudFrontKeys(tmp_path)
         res = provision.local_resources(cdn_base_url="https://cdn.example.test", key_pair_id=keys.key_pair_id)
