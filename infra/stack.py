@@ -1,4 +1,4 @@
-"""The one stack: composes a construct per capability and wires them as ``infra/spec.py`` says."""
+"""The one stack: composes a construct per capability and wires them as ``infra/spec`` says."""
 
 from __future__ import annotations
 

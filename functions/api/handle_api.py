@@ -32,7 +32,7 @@ for catalog_router in CATALOG_ROUTERS:
 app.include_router(title_covers.router)
 
 
-# Reachable without a token (infra/spec.py ROUTES declares them auth=False; a contract test checks).
+# Reachable without a token (infra/spec ROUTES declares them auth=False; a contract test checks).
 PUBLIC_OPERATIONS = ("GET /health", "GET /v1/openapi.json")
 
 

@@ -86,7 +86,7 @@ class ApiConstruct(Construct):
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
-            description="Video platform API (routes from infra/spec.py)",
+            description="Video platform API (routes from infra/spec)",
             create_default_stage=False,
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(cors_origins),
@@ -134,7 +134,7 @@ class ApiConstruct(Construct):
                 suppress(
                     created,
                     "APIG4",
-                    f"{route_key} is declared public (auth=False) in infra/spec.py ROUTES: a read-only "
+                    f"{route_key} is declared public (auth=False) in infra/spec ROUTES: a read-only "
                     "endpoint (health check or the OpenAPI document) that returns no user data.",
                 )
         self._throttle_routes(route_specs, ceiling=spec.Throttle(throttle_rate_limit, throttle_burst_limit))

@@ -32,13 +32,13 @@ def wildcard_resource_reason(fn: spec.FunctionSpec) -> str:
     )
     if any(stream.consumer == fn.name for stream in spec.TABLE_STREAMS):
         reason += (
-            " dynamodb:ListStreams (a table stream consumer in infra/spec.py TABLE_STREAMS, granted by "
+            " dynamodb:ListStreams (a table stream consumer in infra/spec TABLE_STREAMS, granted by "
             "CDK's DynamoEventSource) supports no resource-level permission either; the stream reads "
             "themselves name the table's stream."
         )
     if fn.detects_moderation_labels:
         reason += (
-            " rekognition:DetectModerationLabels (detects_moderation_labels in infra/spec.py) on image "
+            " rekognition:DetectModerationLabels (detects_moderation_labels in infra/spec) on image "
             "bytes has no resource to name either: only custom adapter versions have ARNs, and the "
             "platform uses the stock model."
         )

@@ -175,7 +175,7 @@ class PipelineConstruct(Construct):
         if declared != machine.timeout_s:
             Annotations.of(state_machine).add_warning_v2(
                 "vod:state-machine-timeout",
-                f"{machine.definition_file} has TimeoutSeconds={declared}, infra/spec.py says "
+                f"{machine.definition_file} has TimeoutSeconds={declared}, infra/spec says "
                 f"{machine.timeout_s}: add the top-level TimeoutSeconds to the ASL file",
             )
 

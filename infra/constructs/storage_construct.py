@@ -16,7 +16,7 @@ from infra.constructs.nag import suppress
 # and indexes only, so the TTL lives here for now: ``idempotency`` is Powertools'
 # DynamoDBPersistenceLayer table, whose records carry their epoch-seconds expiry in
 # ``expiration`` (functions/shared/platform_tables.py IdempotencyKeys). Candidate for
-# infra/spec.py (or the schema, from a model's ``Meta.ttl_attribute``) so that the emulator can
+# infra/spec (or the schema, from a model's ``Meta.ttl_attribute``) so that the emulator can
 # read it as well.
 TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expiration"}
 

@@ -144,7 +144,7 @@ def _dir_zip_size(path: Path, pattern: str = "**/*") -> int:
 
 def package_sizes() -> dict[str, Any]:
     sizes: dict[str, Any] = {"function_code_zip_bytes": _dir_zip_size(ROOT / "functions", "**/*.py")}
-    # One layer per media tool (infra/spec.py: ffmpeg+ffprobe+deps would pass Lambda's 250 MB).
+    # One layer per media tool (infra/spec: ffmpeg+ffprobe+deps would pass Lambda's 250 MB).
     for arch in ("x86_64", "arm64"):
         media = ROOT / "layers" / "media" / "dist" / arch
         for tool in ("ffmpeg", "ffprobe"):

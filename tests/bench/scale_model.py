@@ -183,7 +183,7 @@ class Assumptions:
     lambda_cpu_relative: float = 1.0  # a Lambda vCPU against one vCPU of the measuring machine
     parallel_efficiency: float | None = None  # None: the measured value
     architecture: str = "x86_64"
-    # Each function's settings as deployed (infra/spec.py); the chunk workers' memory is the knob
+    # Each function's settings as deployed (infra/spec); the chunk workers' memory is the knob
     worker_memory_mb: int = _FUNCTIONS["pipeline-encode-chunk"].memory_mb
     worker_ephemeral_mb: int = _FUNCTIONS["pipeline-encode-chunk"].ephemeral_storage_mb
     split_memory_mb: int = _FUNCTIONS["pipeline-split"].memory_mb
@@ -301,7 +301,7 @@ _S3_LATENCY = "S3 performance whitepaper: small requests' median latency is in t
 _SFN_MAP = "Step Functions docs, Map state: Inline up to 40 concurrent iterations; Distributed up to 10,000"
 _SFN_QUOTAS = "Step Functions docs, Quotas: StateTransition bucket 5,000, refill 1,500/s (us-east-1)"
 _UNDOCUMENTED = "assumption (not documented by AWS); see docs/scale-model.md for the sensitivity"
-_SPEC = "infra/spec.py"
+_SPEC = "infra/spec"
 ASSUMPTION_SOURCES: dict[str, str] = {
     "mb_per_vcpu": _LAMBDA_MEMORY,
     "max_vcpus": _LAMBDA_MEMORY,
@@ -1190,7 +1190,7 @@ def variants(a: Assumptions) -> list[Variant]:
             "Express children instead of Standard", False, "not built (moto accepts only Standard)", express
         ),
         Variant("thumbnails beside pass 2", False, "not built", beside),
-        Variant("1,769 MB chunk workers", True, "deployment setting (infra/spec.py memory_mb): built", small),
+        Variant("1,769 MB chunk workers", True, "deployment setting (infra/spec memory_mb): built", small),
         Variant(
             "Express + thumbnails beside pass 2 + 1,769 MB workers",
             False,

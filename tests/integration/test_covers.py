@@ -1,6 +1,6 @@
 """Covers against moto: POST /v1/titles/{id}/cover, and the covers-renderer behind the S3 notification.
 
-The renderer is fed what S3 really sends: the bucket notification configuration from infra/spec.py
+The renderer is fed what S3 really sends: the bucket notification configuration from infra/spec
 is installed, the upload is put under covers/, and the message moto delivers to the covers queue
 is handed to the function as its event source mapping would.
 """

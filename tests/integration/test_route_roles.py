@@ -228,7 +228,7 @@ def test_the_matrix_covers_every_route_of_the_api() -> None:
 def test_api_gateway_exposes_each_route_with_the_matrix_authorization(route_key: str) -> None:
     method, path = route_key.split(" ", 1)
     found = match_route(method, re.sub(r"\{[^}]+\}", "1", path))
-    assert found is not None, f"no API Gateway route (infra/spec.py ROUTES) reaches {route_key}"
+    assert found is not None, f"no API Gateway route (infra/spec ROUTES) reaches {route_key}"
     compiled, _ = found
     assert compiled.route.auth is (MATRIX[route_key].allowed is not PUBLIC), compiled.route_key
 

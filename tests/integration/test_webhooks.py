@@ -362,7 +362,7 @@ def test_an_event_from_the_bus_is_delivered_signed_with_the_documented_scheme(
     api: ApiCall, account: Account, local_delivery: None, receiver: Receiver
 ) -> None:
     # Given a webhook and the bus rule delivering domain events to the webhooks queue (declared in
-    # infra/spec.py; put_rule/put_targets are upserts, so this holds whether or not the fixture made it)
+    # infra/spec; put_rule/put_targets are upserts, so this holds whether or not the fixture made it)
     created = register(api, receiver.url + "/hook")
     events, sqs = account.client("events"), account.client("sqs")
     rule = spec.BUS_RULES[0]

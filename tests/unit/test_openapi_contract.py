@@ -1,7 +1,7 @@
 """The OpenAPI document is the API's contract: it must describe every route the functions serve.
 
 Generic on purpose: routes are discovered from the Powertools resolvers of every function that
-infra/spec.py ROUTES points at, so a new route is checked the moment it is registered. Each check
+infra/spec ROUTES points at, so a new route is checked the moment it is registered. Each check
 is parametrized per route, so a failure names the route.
 """
 
@@ -175,7 +175,7 @@ def test_bearer_security_scheme_applies_to_all_but_the_public_operations() -> No
 @pytest.mark.parametrize("route", HANDLER_ROUTES, ids=lambda r: r.key)
 def test_every_handler_route_is_reached_through_a_declared_route(route: HandlerRoute) -> None:
     found = match_route(route.method, route.sample_path)
-    assert found is not None, f"{route.key}: no route in infra/spec.py ROUTES matches it"
+    assert found is not None, f"{route.key}: no route in infra/spec ROUTES matches it"
     declared = found[0].route
     assert declared.function == route.function, (
         f"{route.key}: API Gateway would send it to {declared.function}, but {route.function} serves it"
@@ -183,7 +183,7 @@ def test_every_handler_route_is_reached_through_a_declared_route(route: HandlerR
     operation = OPERATIONS.get(route.key)
     if operation is not None:
         assert declared.auth == (not _is_public(operation)), (
-            f"{route.key}: auth={declared.auth} in infra/spec.py, but the document says "
+            f"{route.key}: auth={declared.auth} in infra/spec, but the document says "
             f"{'public' if _is_public(operation) else 'bearer token'}"
         )
 

@@ -3,7 +3,7 @@
 A class decides, for every upload in it:
 
 * where the file lands: its S3 prefix, so that the bucket notification routes the upload to the
-  class's own ingest queue (infra/spec.py builds QUEUES and BUCKET_NOTIFICATIONS from this table);
+  class's own ingest queue (infra/spec builds QUEUES and BUCKET_NOTIFICATIONS from this table);
 * how many starter invocations that queue may run at once (its event source mapping's
   MaximumConcurrency), so that a flood of one class cannot take every starter;
 * its budget: how many of its pipeline executions may be past ``AcquireSlot`` at once (a
@@ -15,7 +15,7 @@ functions/shared/auth.py). Asking for it without the plan is refused (403
 ``priority_not_granted``) rather than silently downgraded: a client that asked for priority and
 got standard would wait without knowing why.
 
-This module is imported by infra/spec.py: keep it free of AWS clients.
+This module is imported by infra/spec: keep it free of AWS clients.
 """
 
 from __future__ import annotations
