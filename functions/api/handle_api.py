@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from functions.catalog.handlers.routes import ROUTERS as CATALOG_ROUTERS
 from functions.catalog.handlers.routes import covers as title_covers
@@ -15,6 +14,7 @@ from functions.moderation.handlers import routes as moderation_routes
 from functions.playback.handlers import routes as playback
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
+from functions.shared.schema import ApiModel
 from functions.videos.handlers.routes import videos
 from functions.webhooks.handlers import routes as webhooks
 
@@ -57,7 +57,7 @@ def openapi_document() -> dict[str, Any]:
     return complete_document(document, public_operations=PUBLIC_OPERATIONS)
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: str = "ok"
 
 

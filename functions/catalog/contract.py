@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from functions.catalog.models import PublicationState, TitleKind
 from functions.shared.ratings import ContentRating
+from functions.shared.schema import ApiModel
 
 # Caps that keep a whole title (seasons and episodes) under DynamoDB's 1 MB per Query page, so
 # "a title with its episodes" stays one Query (see docs/catalog.md).
@@ -20,7 +21,7 @@ Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9
 TitleText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
-class _Request(BaseModel):
+class _Request(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -86,7 +87,7 @@ class UpdateEpisodeRequest(_Request):
     duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
 
 
-class EpisodeView(BaseModel):
+class EpisodeView(ApiModel):
     season: int
     number: int
     title: str
@@ -96,7 +97,7 @@ class EpisodeView(BaseModel):
     updated_at: str
 
 
-class SeasonView(BaseModel):
+class SeasonView(ApiModel):
     number: int
     title: str | None = None
     synopsis: str = ""
@@ -104,7 +105,7 @@ class SeasonView(BaseModel):
     episodes: list[EpisodeView] = Field(default_factory=list)
 
 
-class TitleView(BaseModel):
+class TitleView(ApiModel):
     """A title with its seasons and episodes (read from the write model: read-your-writes)."""
 
     id: str
@@ -128,7 +129,7 @@ class TitleView(BaseModel):
     seasons: list[SeasonView] = Field(default_factory=list)
 
 
-class TitleSummary(BaseModel):
+class TitleSummary(ApiModel):
     """A title in a listing or in search results (read model: eventually consistent)."""
 
     id: str
@@ -141,7 +142,7 @@ class TitleSummary(BaseModel):
     published_at: str | None = None
 
 
-class TitlePage(BaseModel):
+class TitlePage(ApiModel):
     items: list[TitleSummary]
     next_cursor: str | None = Field(
         default=None, description="Opaque; pass as ?cursor= for the next page. null on the last page."

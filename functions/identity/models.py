@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from functions.shared.ratings import ADULT_CEILING, KIDS_CEILING
+from functions.shared.schema import ApiModel
 
 MAX_NAME_LENGTH = 50
 
 
-class CreateProfileRequest(BaseModel):
+class CreateProfileRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Shown on the profile picker")
@@ -25,12 +26,12 @@ class CreateProfileRequest(BaseModel):
     )
 
 
-class ProfileView(BaseModel):
+class ProfileView(ApiModel):
     id: str
     name: str
     age_ceiling: int | None = Field(description="Years; null: unrestricted")
     created_at: str
 
 
-class ProfileList(BaseModel):
+class ProfileList(ApiModel):
     items: list[ProfileView]

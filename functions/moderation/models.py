@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from functions.shared.schema import ApiModel
 
 
-class ModerationDecision(BaseModel):
+class ModerationDecision(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
     note: str = Field(default="", max_length=1000)
 
 
-class ProtectRequest(BaseModel):
+class ProtectRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     video_id: str = Field(pattern=r"^[0-9a-f]{32}$")

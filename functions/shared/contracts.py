@@ -17,7 +17,8 @@ class StepModel(BaseModel):
     """A task's input or output. An unknown field is an error, not a silent drop: a state that
     sends something no model declares is a definition and a handler that disagree."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: validators are built at first use, not at import (functions/shared/schema.py)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 @cache

@@ -12,18 +12,19 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from functions.shared.errors import DomainError
 from functions.shared.observability import logger
+from functions.shared.schema import ApiModel
 
 
-class FieldError(BaseModel):
+class FieldError(ApiModel):
     field: str = Field(description="Dotted path of the offending field ('' for the body as a whole)")
     message: str
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     code: str = Field(description="Stable machine-readable code, e.g. not_found, validation_failed")
     message: str = Field(description="Human-readable explanation")
     details: list[FieldError] | dict[str, Any] | None = Field(
@@ -32,7 +33,7 @@ class ErrorDetail(BaseModel):
     )
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ApiModel):
     """The body of every 4xx/5xx answer of the platform's API (the OpenAPI error model)."""
 
     error: ErrorDetail

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from functions.shared.http import ErrorResponse
+from functions.shared.schema import ApiModel
 
 COMPONENT_PREFIX = "#/components/schemas/"
 ERROR_SCHEMA = "ErrorResponse"
@@ -27,7 +28,7 @@ JSON = "application/json"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-class GatewayError(BaseModel):
+class GatewayError(ApiModel):
     """What API Gateway itself answers when it refuses a request (JWT authorizer, throttling)."""
 
     message: str = Field(description="e.g. 'Unauthorized', 'Too Many Requests'")

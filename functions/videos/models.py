@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from functions.shared.schema import ApiModel
 
 
 class VideoStatus(StrEnum):
@@ -70,7 +72,7 @@ def check_transition(sources: frozenset[VideoStatus], target: VideoStatus) -> No
         )
 
 
-class CreateVideoRequest(BaseModel):
+class CreateVideoRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=200)
@@ -97,13 +99,13 @@ class CreateVideoRequest(BaseModel):
         return cleaned
 
 
-class UploadPart(BaseModel):
+class UploadPart(ApiModel):
     part_number: int
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class UploadTarget(BaseModel):
+class UploadTarget(ApiModel):
     method: str
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
@@ -116,7 +118,7 @@ class UploadTarget(BaseModel):
     checksum_algorithm: str | None = None
 
 
-class Reason(BaseModel):
+class Reason(ApiModel):
     """Why a video was rejected or held: uploaders see check and code, admins also the evidence."""
 
     check: str
@@ -124,7 +126,7 @@ class Reason(BaseModel):
     evidence: dict[str, Any] | None = None
 
 
-class Rendition(BaseModel):
+class Rendition(ApiModel):
     name: str
     width: int
     height: int
@@ -137,7 +139,7 @@ def rendition_record(described: dict[str, Any]) -> dict[str, Any]:
     return {name: described[name] for name in Rendition.model_fields}
 
 
-class VideoView(BaseModel):
+class VideoView(ApiModel):
     """What the API shows of a video."""
 
     id: str
@@ -169,7 +171,7 @@ class CreateVideoResponse(VideoView):
     upload: UploadTarget
 
 
-class PlaybackRequest(BaseModel):
+class PlaybackRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     ttl_seconds: int | None = Field(
@@ -178,6 +180,6 @@ class PlaybackRequest(BaseModel):
     bind_ip: bool | None = Field(default=None, description="Bind the URL to the caller's IP address")
 
 
-class PlaybackResponse(BaseModel):
+class PlaybackResponse(ApiModel):
     hls_url: str
     expires_at: str

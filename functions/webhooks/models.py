@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from functions.shared.schema import ApiModel
 
 WEBHOOK_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_URL_LENGTH = 2048
@@ -29,7 +31,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-class DomainEvent(BaseModel):
+class DomainEvent(ApiModel):
     """The parts of an EventBridge event (as a rule's SQS target delivers it) that webhooks use.
 
     Not Powertools' ``EventBridgeModel``: that one also requires ``account``, ``region`` and
@@ -45,7 +47,7 @@ class DomainEvent(BaseModel):
     detail: dict[str, Any]
 
 
-class CreateWebhookRequest(BaseModel):
+class CreateWebhookRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     url: str = Field(
@@ -68,7 +70,7 @@ class CreateWebhookRequest(BaseModel):
         return events
 
 
-class WebhookView(BaseModel):
+class WebhookView(ApiModel):
     """A subscription as its owner sees it: never the secret."""
 
     id: str
@@ -83,11 +85,11 @@ class CreateWebhookResponse(WebhookView):
     secret: str = Field(description="Signing secret (whsec_...): shown once, at registration")
 
 
-class WebhookList(BaseModel):
+class WebhookList(ApiModel):
     items: list[WebhookView]
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(ApiModel):
     event_id: str
     event_type: str
     video_id: str | None = None
@@ -99,5 +101,5 @@ class DeliveryView(BaseModel):
     created_at: str
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(ApiModel):
     items: list[DeliveryView]

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from functions.catalog.models import ImageSlot
+from functions.shared.schema import ApiModel
 
 MAX_COVER_BYTES = 20 * 1024 * 1024
 ACCEPTED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -36,7 +37,7 @@ REJECTION_REASONS = (
 ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/gif"]
 
 
-class CoverUploadRequest(BaseModel):
+class CoverUploadRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ImageSlot = Field(description="Which image of the title: cover (poster) or backdrop")
@@ -44,7 +45,7 @@ class CoverUploadRequest(BaseModel):
     size: int = Field(gt=0, description="The file's size in bytes; the upload may not exceed it")
 
 
-class CoverUploadTarget(BaseModel):
+class CoverUploadTarget(ApiModel):
     """An HTML-form-style POST to S3: send ``fields`` first, then the file as the ``file`` field."""
 
     method: Literal["POST"] = "POST"
@@ -54,7 +55,7 @@ class CoverUploadTarget(BaseModel):
     expires_at: str
 
 
-class CoverUploadResponse(BaseModel):
+class CoverUploadResponse(ApiModel):
     title_id: str
     kind: ImageSlot
     upload_id: str = Field(description="Shows up as images.<kind>.upload_id once the upload is processed")

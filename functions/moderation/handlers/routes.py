@@ -7,18 +7,18 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from pydantic import BaseModel
 
 from functions.moderation.logic import review
 from functions.moderation.models import ModerationDecision, ProtectRequest
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
+from functions.shared.schema import ApiModel
 from functions.videos.models import VideoView
 
 router = Router()
 
 
-class Protected(BaseModel):
+class Protected(ApiModel):
     """A video registered in the copyright registry."""
 
     video_id: str
