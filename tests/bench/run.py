@@ -235,9 +235,13 @@ def main() -> int:
 
         # A before recorded by an earlier run is kept, even by a full run (which starts afresh).
         recorded = json.loads(out.read_text()).get(import_bench.SECTION) if out.exists() else None
-        results[import_bench.SECTION] = import_bench.bench_section(
-            before=args.imports_before, previous=recorded
-        )
+        if args.imports_before is not None:
+            results[import_bench.SECTION] = import_bench.bench_section(
+                before=args.imports_before, previous=recorded
+            )
+        else:  # the code before issue 11, in a temporary worktree, measured interleaved with this one
+            with import_bench.baseline_tree() as before:
+                results[import_bench.SECTION] = import_bench.bench_section(before=before, previous=recorded)
         print(import_bench.format_table(results[import_bench.SECTION]), file=sys.stderr)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
