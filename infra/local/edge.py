@@ -176,7 +176,14 @@ class LocalEdge:
     def handle(
         self, *, path: str, host: str, client_ip: str, range_header: str | None, method: str = "GET"
     ) -> tuple[int, dict[str, str], bytes]:
-        url = f"{urlsplit(self.url).scheme}://{host or urlsplit(self.url).netloc}{path}"
+        # The URL checked is the edge's own origin plus the request path, as CloudFront checks the
+        # URL of its distribution: never one assembled from the client's Host header, which could
+        # carry a path of its own and so make one video's signature cover another's objects.
+        if not path.startswith("/") or path.startswith("//"):
+            return 400, {"content-type": "text/plain"}, b"Bad Request: the request target must be a path\n"
+        origin = urlsplit(self.url)
+        url = f"{origin.scheme}://{origin.netloc}{path}"
+        host = origin.netloc
         parts = urlsplit(path)
         public = fnmatch.fnmatchcase(parts.path.lstrip("/"), spec.PUBLIC_IMAGES_PATH_PATTERN)
         try:

@@ -127,3 +127,46 @@ def test_origin_event_carries_only_the_signed_query() -> None:
     assert event["requestContext"]["http"]["sourceIp"] == CLIENT_IP
     unsigned = function_url_event(method="GET", path="/x.m3u8", query="", host="h", client_ip=CLIENT_IP)
     assert unsigned["rawQueryString"] == "" and "queryStringParameters" not in unsigned
+
+
+OTHER = "videos/" + "b" * 32 + "/hls/"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        # The attack: a Host that carries the signed video's path, so that Host + path would read
+        # as a URL under the signed resource while the path served is another video's.
+        "{netloc}/" + HLS + "x",
+        "{netloc}/" + HLS,
+        "evil.example",
+        "",
+        "{netloc}@evil.example",
+    ],
+)
+def test_the_edge_checks_its_own_origin_never_the_host_header(edge: Edge, host: str) -> None:
+    # Given another video's playlist, and a signature for the caller's own video only
+    edge.local.s3.put_object(Bucket=BUCKET, Key=f"{OTHER}master.m3u8", Body=MASTER.encode())
+    own = _signed_path(edge, f"{HLS}master.m3u8")
+    query = own.split("?", 1)[1]
+    netloc = urlsplit(edge.url).netloc
+
+    # When the other video's path is asked for with the own signature and a hostile Host
+    status, _, _ = edge.local.handle(
+        path=f"/{OTHER}master.m3u8?{query}",
+        host=host.format(netloc=netloc),
+        client_ip=CLIENT_IP,
+        range_header=None,
+    )
+
+    # Then it is refused, while the own video still plays whatever the Host says
+    assert status == 403
+    status, _, _ = edge.local.handle(
+        path=own, host=host.format(netloc=netloc), client_ip=CLIENT_IP, range_header=None
+    )
+    assert status == 200
+
+
+@pytest.mark.parametrize("target", ["http://evil.example/" + HLS + "master.m3u8", "//evil.example/x", "*"])
+def test_a_request_target_that_is_not_a_path_is_a_400(edge: Edge, target: str) -> None:
+    assert edge.local.handle(path=target, host="", client_ip=CLIENT_IP, range_header=None)[0] == 400
