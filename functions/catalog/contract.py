@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from functions.catalog.models import PublicationState, TitleKind
 from functions.shared.ratings import ContentRating
 from functions.shared.schema import ApiModel
+from functions.shared.text import PlainLine, PlainText
 
 # Caps that keep a whole title (seasons and episodes) under DynamoDB's 1 MB per Query page, so
 # "a title with its episodes" stays one Query (see docs/catalog.md).
@@ -16,9 +17,9 @@ MAX_SEASONS = 100
 MAX_EPISODES = 500
 
 VideoIdField = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Label = Annotated[PlainLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-TitleText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+TitleText = Annotated[PlainLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
 class _Request(ApiModel):
@@ -26,14 +27,14 @@ class _Request(ApiModel):
 
 
 class CastMember(_Request):
-    name: str = Field(min_length=1, max_length=200)
-    role: str | None = Field(default=None, max_length=200, description="Character played, or the job")
+    name: PlainLine = Field(min_length=1, max_length=200)
+    role: PlainLine | None = Field(default=None, max_length=200, description="Character played, or the job")
 
 
 class CreateTitleRequest(_Request):
     kind: TitleKind
     title: TitleText
-    synopsis: str = Field(default="", max_length=5000)
+    synopsis: PlainText = Field(default="", max_length=5000)
     genres: list[Label] = Field(default_factory=list, max_length=10)
     tags: list[Label] = Field(default_factory=list, max_length=30)
     release_year: int | None = Field(default=None, ge=1870, le=2100)
@@ -49,7 +50,7 @@ class UpdateTitleRequest(_Request):
     """Only the fields present change; ``null`` clears an optional field."""
 
     title: TitleText | None = None
-    synopsis: str | None = Field(default=None, max_length=5000)
+    synopsis: PlainText | None = Field(default=None, max_length=5000)
     genres: list[Label] | None = Field(default=None, max_length=10)
     tags: list[Label] | None = Field(default=None, max_length=30)
     release_year: int | None = Field(default=None, ge=1870, le=2100)
@@ -62,27 +63,27 @@ class UpdateTitleRequest(_Request):
 class CreateSeasonRequest(_Request):
     number: int = Field(ge=1, le=9999)
     title: TitleText | None = None
-    synopsis: str = Field(default="", max_length=2000)
+    synopsis: PlainText = Field(default="", max_length=2000)
     release_year: int | None = Field(default=None, ge=1870, le=2100)
 
 
 class UpdateSeasonRequest(_Request):
     title: TitleText | None = None
-    synopsis: str | None = Field(default=None, max_length=2000)
+    synopsis: PlainText | None = Field(default=None, max_length=2000)
     release_year: int | None = Field(default=None, ge=1870, le=2100)
 
 
 class CreateEpisodeRequest(_Request):
     number: int = Field(ge=1, le=9999)
     title: TitleText
-    synopsis: str = Field(default="", max_length=1000)
+    synopsis: PlainText = Field(default="", max_length=1000)
     video_id: VideoIdField
     duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
 
 
 class UpdateEpisodeRequest(_Request):
     title: TitleText | None = None
-    synopsis: str | None = Field(default=None, max_length=1000)
+    synopsis: PlainText | None = Field(default=None, max_length=1000)
     video_id: VideoIdField | None = None
     duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
 

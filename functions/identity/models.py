@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field
 
 from functions.shared.ratings import ADULT_CEILING, KIDS_CEILING
 from functions.shared.schema import ApiModel
+from functions.shared.text import PlainLine
 
 MAX_NAME_LENGTH = 50
 
@@ -13,7 +14,9 @@ MAX_NAME_LENGTH = 50
 class CreateProfileRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Shown on the profile picker")
+    name: PlainLine = Field(
+        min_length=1, max_length=MAX_NAME_LENGTH, description="Shown on the profile picker"
+    )
     age_ceiling: int | None = Field(
         default=None,
         ge=0,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from functions.shared.schema import ApiModel
+from functions.shared.text import PlainLine, PlainText
 
 
 class VideoStatus(StrEnum):
@@ -75,9 +76,9 @@ def check_transition(sources: frozenset[VideoStatus], target: VideoStatus) -> No
 class CreateVideoRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    tags: list[str] = Field(default_factory=list, max_length=30)
+    title: PlainLine = Field(min_length=1, max_length=200)
+    description: PlainText = Field(default="", max_length=5000)
+    tags: list[PlainLine] = Field(default_factory=list, max_length=30)
     size_bytes: int | None = Field(
         default=None, gt=0, description="Size of the file to upload; large files get a multipart upload."
     )
