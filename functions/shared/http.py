@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -57,8 +58,49 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     return details
 
 
+# Deeper than any body the API's models describe, and than DynamoDB stores (32 levels of nesting).
+MAX_JSON_DEPTH = 64
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    """Whether ``document`` nests containers more than ``limit`` deep (iterative: no recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_json_body(text: str) -> Any:
+    """``json.loads`` for request bodies: every body it cannot turn into a document is a
+    ``JSONDecodeError``, which Powertools' validation reports as ``json_invalid`` (our 400).
+
+    json.loads itself raises RecursionError for a body nested ~1,000 deep and a plain ValueError
+    for an integer of more than 4,300 digits (Python's int limit); both reached the catch-all 500.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError(f"nested more than {MAX_JSON_DEPTH} levels deep", text, 0) from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise json.JSONDecodeError(f"a number is too long ({exc})", text, 0) from None
+    if _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise json.JSONDecodeError(f"nested more than {MAX_JSON_DEPTH} levels deep", text, 0)
+    return document
+
+
 def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 
     def _non_json_body() -> str | None:
         """The content type of a request body the API does not read (it speaks JSON only)."""

@@ -12,19 +12,27 @@ is the platform's error model, the same answer the API's own router gives). A CO
 API's CORS configuration answers it; any other OPTIONS is routed like every method. HEAD answers
 carry no body. http.server's own refusals (a malformed request line, headers too large) are JSON
 too, and a front that fails answers a JSON 500 instead of dropping the connection.
+
+Odd framing gets its 4xx at once, never a hang or a dropped connection: a Content-Length that is
+not one decimal number (negative, non-numeric, or several that disagree) is a 400, one beyond the
+payload limit (however many digits) a 413, and a body that does not arrive within the read
+timeout a 408 (http.server itself closes a connection that stalls mid-headers). A token the
+issuer refuses is a 401 saying "invalid token" whatever the reason; the reason is logged, as API
+Gateway's authorizer keeps it out of the answer too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -32,6 +40,7 @@ import jwt
 
 from infra import spec
 from infra.local import lambda_runtime
+from infra.local.http_server import READ_TIMEOUT_S, BadFraming, BodyTooLarge, LocalHTTPServer, read_body
 from infra.local.keys import LocalIssuer
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -39,14 +48,7 @@ CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 CORS_ALLOW_HEADERS = "authorization,content-type,if-match,x-profile-id"
 # Headers the front frames itself: a function's own values would contradict the body sent.
 _FRAMING_HEADERS = ("content-length", "transfer-encoding", "connection")
-
-
-class _BadRequest(Exception):
-    """The request's framing is unreadable (Content-Length, chunked encoding): a 400."""
-
-
-class _TooLarge(Exception):
-    """The request body exceeds API Gateway's payload limit: a 413."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -184,54 +186,21 @@ def _preflight() -> tuple[int, dict[str, str], bytes]:
     )
 
 
-def _read_chunked(rfile: Any, limit: int) -> bytes:
-    body = bytearray()
-    while True:
-        line = rfile.readline(1024)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest("invalid chunk size") from None
-        if size < 0:
-            raise _BadRequest("invalid chunk size")
-        if size == 0:
-            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers
-                pass
-            return bytes(body)
-        if len(body) + size > limit:
-            raise _TooLarge
-        chunk = rfile.read(size)
-        if len(chunk) < size:
-            raise _BadRequest("the chunked body ended early")
-        body += chunk
-        rfile.readline(1024)  # the CRLF after the chunk
-
-
-def read_body(headers: dict[str, str], rfile: Any, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, framed by Content-Length or chunked transfer encoding."""
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return _read_chunked(rfile, limit)
-    raw_length = headers.get("content-length", "").strip()
-    if not raw_length:
-        return b""
-    if not raw_length.isdigit():
-        raise _BadRequest(f"invalid Content-Length {raw_length!r}")
-    length = int(raw_length)
-    if length > limit:
-        raise _TooLarge
-    body: bytes = rfile.read(length) if length else b""
-    if len(body) < length:
-        raise _BadRequest("the body is shorter than its Content-Length")
-    return body
-
-
 class ApiFront:
-    def __init__(self, issuer: LocalIssuer, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        issuer: LocalIssuer,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        read_timeout_s: float = READ_TIMEOUT_S,
+    ):
         self.issuer = issuer
         front = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = read_timeout_s  # a stalled client loses its connection, not a thread forever
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet: Powertools logs instead
                 return
@@ -250,15 +219,25 @@ class ApiFront:
                         method=self.command,
                         target=self.path,
                         headers=headers,
-                        body=read_body(headers, self.rfile),
+                        body=read_body(
+                            headers,
+                            self.rfile,
+                            MAX_BODY_BYTES,
+                            content_lengths=self.headers.get_all("content-length"),
+                        ),
                         source_ip=self.client_address[0],
                     )
-                except _TooLarge:
+                except TimeoutError:  # the body never came: API Gateway answers 408 too
+                    self.close_connection = True
+                    status, out_headers, body = _json_error(
+                        408, "request_timeout", "the request body did not arrive in time"
+                    )
+                except BodyTooLarge:
                     self.close_connection = True  # the unread body is still on the connection
                     status, out_headers, body = _json_error(
                         413, "payload_too_large", "request body too large"
                     )
-                except _BadRequest as exc:
+                except BadFraming as exc:
                     self.close_connection = True
                     status, out_headers, body = _json_error(400, "bad_request", str(exc))
                 except Exception:  # the front itself failed: a JSON 500, not a dropped connection
@@ -293,8 +272,7 @@ class ApiFront:
                 if not bodiless and self.command != "HEAD":
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = LocalHTTPServer((host, port), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="api-front", daemon=True)
 
@@ -329,7 +307,10 @@ class ApiFront:
             try:
                 claims = self.issuer.verify(auth.split(" ", 1)[1].strip())
             except jwt.PyJWTError as exc:
-                return _json_error(401, "unauthorized", f"invalid token: {exc}")
+                # Why (expired, signature, audience...) is for the log: the caller learns nothing
+                # about what the issuer checks, as with API Gateway's JWT authorizer.
+                log.warning("token refused: %s: %s", type(exc).__name__, exc)
+                return _json_error(401, "unauthorized", "invalid token")
         event = build_event(
             compiled=compiled,
             path_params=path_params,

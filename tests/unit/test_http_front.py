@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -251,3 +253,159 @@ def test_a_failing_front_answers_a_json_500_instead_of_dropping_the_connection(
     assert status == 500
     assert headers.get_content_type() == "application/json"
     assert json.loads(body)["error"]["code"] == "internal_error"
+
+
+# Issue 12, point 7: odd requests get a clear 4xx at once, over a real socket.
+DEEP_JSON = b"[" * 5000 + b"]" * 5000
+HUGE_NUMBER_JSON = b'{"title": "t", "size_bytes": ' + b"9" * 5000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET /health HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        (b"GET /health HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400),
+        (b"POST /v1/videos HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+        (b"POST /v1/videos HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 413),
+    ],
+    ids=["negative", "not-a-number", "conflicting", "5000-digit"],
+)
+def test_odd_content_lengths_get_their_4xx_at_once(
+    front: ApiFront, echo: list[dict[str, Any]], data: bytes, status: int
+) -> None:
+    got, headers, body = raw_exchange(front, data)
+    assert (got, headers["content-type"], headers["connection"]) == (status, "application/json", "close")
+    assert json.loads(body)["error"]["message"]
+    assert echo == []
+
+
+@pytest.mark.parametrize("body", [DEEP_JSON, HUGE_NUMBER_JSON], ids=["5000-deep", "5000-digit"])
+def test_json_the_api_cannot_parse_is_a_400_from_the_real_function(
+    front: ApiFront, token: str, body: bytes
+) -> None:
+    # Given the real API function (nothing may leave the process: it must refuse before any logic)
+    with mock_aws():
+        status, _, answer = request(
+            front,
+            "POST",
+            "/v1/videos",
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            body,
+        )
+    # Then the platform's invalid-JSON answer, never a 500
+    assert status == 400, answer[:300]
+    assert json.loads(answer)["error"]["code"] == "invalid_json"
+
+
+def _connect_all(url: str, count: int, within_s: float) -> tuple[list[socket.socket], int]:
+    """``count`` connections opened at once; those the kernel did not accept within ``within_s``."""
+    port = int(url.rsplit(":", 1)[1])
+    pending = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        pending.append(sock)
+    poller = select.poll()
+    for sock in pending:
+        poller.register(sock, select.POLLOUT)
+    waiting = {sock.fileno() for sock in pending}
+    deadline = time.monotonic() + within_s
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        for fd, _ in poller.poll(left * 1000):
+            poller.unregister(fd)
+            waiting.discard(fd)
+    failed = [s for s in pending if s.fileno() in waiting or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)]
+    return pending, len(failed)
+
+
+def answers(socks: list[socket.socket], target: str) -> list[int]:
+    """Each connection asks for ``target`` once; the status each gets."""
+    for sock in socks:
+        sock.setblocking(True)
+        sock.settimeout(30)
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    statuses = []
+    for sock in socks:
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        statuses.append(int(answer.split(b" ", 2)[1]))
+    return statuses
+
+
+def test_two_hundred_clients_at_once_are_all_answered(issuer: LocalIssuer) -> None:
+    # Given a front whose accept loop is not running yet (as when a burst finds it busy)
+    api = ApiFront(issuer)
+    socks: list[socket.socket] = []
+    try:
+        # When 200 clients connect at once: the kernel queues every one (the listen backlog)
+        socks, not_accepted = _connect_all(api.url, 200, within_s=1.0)
+        assert not_accepted == 0, f"{not_accepted} of 200 connections were not accepted"
+
+        # Then, once the loop runs, every one of them is answered
+        api.start()
+        assert answers(socks, UNMATCHED) == [404] * 200
+    finally:
+        for sock in socks:
+            sock.close()
+        if api._thread.is_alive():
+            api.stop()
+        else:  # never started: shutdown() would wait for a loop that never ran
+            api.server.server_close()
+
+
+def test_a_stalled_client_is_cut_off_after_the_read_timeout_without_blocking_others(
+    issuer: LocalIssuer,
+) -> None:
+    api = ApiFront(issuer, read_timeout_s=0.5)
+    api.start()
+    port = int(api.url.rsplit(":", 1)[1])
+    try:
+        # Given one client that sent its headers and part of a body, and one stalled mid-headers
+        body_staller = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body_staller.sendall(b"POST /v2/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        header_staller = socket.create_connection(("127.0.0.1", port), timeout=10)
+        header_staller.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Half")
+        started = time.monotonic()
+
+        # When another client asks meanwhile, it is answered at once
+        status, _, _ = request(api, "GET", UNMATCHED)
+        assert status == 404 and time.monotonic() - started < 0.5
+
+        # Then the stalled body gets a 408 and the stalled headers a closed connection, after the timeout
+        answer = b""
+        while chunk := body_staller.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert b"connection: close" in answer.lower()
+        assert header_staller.recv(65536) == b""
+        assert 0.4 < time.monotonic() - started < 5
+    finally:
+        body_staller.close()
+        header_staller.close()
+        api.stop()
+
+
+def test_a_refused_token_says_invalid_token_whatever_the_reason_and_logs_it(
+    front: ApiFront, issuer: LocalIssuer, tmp_path: Any, echo: list[dict[str, Any]], caplog: Any
+) -> None:
+    import jwt
+
+    from infra.local import keys
+
+    expired = issuer.issue(sub="u", roles=["admin"], ttl=-60)
+    bad_signature = LocalIssuer(tmp_path).issue(sub="u", roles=["admin"])
+    claims = jwt.decode(issuer.issue(sub="u", roles=["admin"]), options={"verify_signature": False})
+    wrong_audience = jwt.encode({**claims, "aud": "someone-else"}, issuer._key, algorithm="RS256")
+    bodies = []
+    with caplog.at_level("WARNING", logger=http_front.__name__):
+        for token in (expired, bad_signature, wrong_audience):
+            status, _, body = request(front, "GET", ANY_ROUTE, {"Authorization": f"Bearer {token}"})
+            assert status == 401
+            bodies.append(json.loads(body))
+    assert bodies == [{"error": {"code": "unauthorized", "message": "invalid token"}}] * 3
+    assert echo == []
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "expired" in logged.lower() and "Signature" in logged and "audience" in logged.lower()
+    assert keys.AUDIENCE not in json.dumps(bodies)
