@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 SIGNED_PARAMS = ("Policy", "Signature", "Key-Pair-Id", "Expires")
+# An epoch second has 10 digits until the year 2286; a canned policy's Expires never needs more.
+_MAX_EPOCH_DIGITS = 12
 
 
 def _rsa_signer(private_pem: str) -> Any:
@@ -83,15 +85,23 @@ class Verifier:
         request_url = f"{parts.scheme}://{parts.netloc}{parts.path}" + (
             f"?{urlencode(other)}" if other else ""
         )
+        # Everything here comes from the viewer: a value that does not parse is a refusal (403),
+        # never an exception, and the policy is parsed only once its signature holds (a forged one
+        # nested thousands deep or holding a 5,000-digit number is never handed to json.loads).
         if "Policy" in signed:
             try:
                 policy_bytes = _cf_b64decode(signed["Policy"])
-                policy = json.loads(policy_bytes)
             except ValueError as exc:
                 raise SignatureRejected("malformed policy") from exc
         elif "Expires" in signed:
-            policy = json.loads(build_policy(request_url, int(signed["Expires"]), None))
-            policy_bytes = json.dumps(policy, separators=(",", ":")).encode()
+            expires_param = signed["Expires"]
+            if not (
+                expires_param.isascii()
+                and expires_param.isdigit()
+                and len(expires_param) <= _MAX_EPOCH_DIGITS
+            ):
+                raise SignatureRejected("malformed Expires")
+            policy_bytes = build_policy(request_url, int(expires_param), None).encode()
         else:
             raise SignatureRejected("missing policy")
         public_key = serialization.load_pem_public_key(self.public_pem.encode())
@@ -101,6 +111,10 @@ class Verifier:
             public_key.verify(signature, policy_bytes, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
         except (InvalidSignature, ValueError) as exc:
             raise SignatureRejected("bad signature") from exc
+        try:
+            policy = json.loads(policy_bytes)
+        except (ValueError, RecursionError) as exc:
+            raise SignatureRejected("malformed policy") from exc
         statement = policy["Statement"][0]
         condition = statement.get("Condition", {})
         expires = int(condition.get("DateLessThan", {}).get("AWS:EpochTime", 0))

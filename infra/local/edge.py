@@ -7,6 +7,14 @@ Title images (``images/*``) need no signature, as their CloudFront behaviour tru
 ``*.m3u8`` goes to the ``playlist-origin`` function (invoked in-process with the Function URL
 payload 2.0 event CloudFront's origin request would produce: the signed query only), which
 propagates the signed query into the playlist's URIs; everything else comes from the media bucket.
+
+Odd requests get their 4xx at once. A Range that is not one ``bytes=first-last`` range, or is
+longer than any real one (a 4,300-digit number made int() raise and dropped the connection), is a
+416 with ``Content-Range: bytes */size``: RFC 9110 14.2 would also let a server ignore an invalid
+Range and send the whole object, but a player that asked for bytes expects bytes or a refusal.
+A body is read and dropped (GET and HEAD carry none that means anything), framed as the local
+front frames it: a bad or conflicting Content-Length is a 400, one beyond 64 KiB a 413, a body
+that does not arrive within the read timeout a 408 (infra/local/http_server.py).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -26,6 +34,7 @@ from botocore.exceptions import ClientError
 from functions.playback.signing import SIGNED_PARAMS, SignatureRejected, Verifier
 from infra import spec
 from infra.local import lambda_runtime
+from infra.local.http_server import READ_TIMEOUT_S, BadFraming, BodyTooLarge, LocalHTTPServer, read_body
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -38,6 +47,11 @@ CONTENT_TYPES = {
     ".vtt": "text/vtt",
 }
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# "bytes=" and two 20-digit positions (beyond any object's size) with room for spaces: anything
+# longer is no single range a player sends.
+MAX_RANGE_CHARS = 64
+# A GET or HEAD has no body worth reading; one is drained so the connection stays framed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def content_type_for(key: str) -> str:
@@ -48,7 +62,9 @@ def content_type_for(key: str) -> str:
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """A single byte range -> (start, end inclusive); None if unsatisfiable or malformed."""
+    """A single byte range -> (start, end inclusive); None if unsatisfiable, malformed or absurdly long."""
+    if len(header) > MAX_RANGE_CHARS:
+        return None
     found = _RANGE.match(header.strip())
     if not found or (not found.group(1) and not found.group(2)):
         return None
@@ -115,6 +131,7 @@ class LocalEdge:
         host: str = "127.0.0.1",
         port: int = 0,
         playlist_origin: spec.FunctionSpec = spec.FUNCTIONS_BY_NAME[spec.PLAYLIST_ORIGIN],
+        read_timeout_s: float = READ_TIMEOUT_S,
     ):
         self.s3 = s3
         self.bucket = bucket
@@ -124,6 +141,7 @@ class LocalEdge:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = read_timeout_s  # a stalled client loses its connection, not a thread forever
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -142,6 +160,8 @@ class LocalEdge:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(body)))
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
@@ -149,20 +169,40 @@ class LocalEdge:
             def do_OPTIONS(self) -> None:
                 self._reply(204, b"", {})
 
+            def _refuse(self, status: int, reason: str) -> None:
+                self.close_connection = True  # what is left of the request is still on the wire
+                self._reply(status, f"{reason}\n".encode(), {"content-type": "text/plain"})
+
             def do_GET(self) -> None:
-                status, headers, body = edge.handle(
-                    path=self.path,
-                    host=self.headers.get("host", ""),
-                    client_ip=self.client_address[0],
-                    range_header=self.headers.get("range"),
-                    method=self.command,
-                )
-                self._reply(status, body, headers)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    read_body(
+                        headers,
+                        self.rfile,
+                        MAX_BODY_BYTES,
+                        content_lengths=self.headers.get_all("content-length"),
+                    )
+                except BadFraming as exc:
+                    return self._refuse(400, f"Bad Request: {exc}")
+                except BodyTooLarge:
+                    return self._refuse(413, "Payload Too Large")
+                except TimeoutError:
+                    return self._refuse(408, "Request Timeout: the request body did not arrive in time")
+                try:
+                    status, out_headers, body = edge.handle(
+                        path=self.path,
+                        host=headers.get("host", ""),
+                        client_ip=self.client_address[0],
+                        range_header=self.headers.get("range"),
+                        method=self.command,
+                    )
+                except Exception:  # the edge itself failed: an answer, not a dropped connection
+                    return self._refuse(500, "Internal Server Error")
+                self._reply(status, body, out_headers)
 
             do_HEAD = do_GET
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = LocalHTTPServer((host, port), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="edge", daemon=True)
 

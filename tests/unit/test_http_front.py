@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import select
 import socket
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from infra import spec
 from infra.local import http_front
 from infra.local.http_front import ApiFront
 from infra.local.keys import LocalIssuer
+from tests.unit.raw_http import answers, connect_all, exchange, read_all
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY", "PROPFIND")
 ANY_ROUTE = "/v1/videos/0123/renditions"  # ANY /v1/videos/{proxy+}
@@ -209,17 +209,7 @@ def test_a_chunked_body_reaches_the_function(front: ApiFront, token: str, echo: 
 
 
 def raw_exchange(front: ApiFront, data: bytes) -> tuple[int, dict[str, str], bytes]:
-    port = int(front.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in header_lines)
-    return int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body
+    return exchange(front.url, data)
 
 
 @pytest.mark.parametrize(
@@ -297,50 +287,13 @@ def test_json_the_api_cannot_parse_is_a_400_from_the_real_function(
     assert json.loads(answer)["error"]["code"] == "invalid_json"
 
 
-def _connect_all(url: str, count: int, within_s: float) -> tuple[list[socket.socket], int]:
-    """``count`` connections opened at once; those the kernel did not accept within ``within_s``."""
-    port = int(url.rsplit(":", 1)[1])
-    pending = []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.setblocking(False)
-        sock.connect_ex(("127.0.0.1", port))
-        pending.append(sock)
-    poller = select.poll()
-    for sock in pending:
-        poller.register(sock, select.POLLOUT)
-    waiting = {sock.fileno() for sock in pending}
-    deadline = time.monotonic() + within_s
-    while waiting and (left := deadline - time.monotonic()) > 0:
-        for fd, _ in poller.poll(left * 1000):
-            poller.unregister(fd)
-            waiting.discard(fd)
-    failed = [s for s in pending if s.fileno() in waiting or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)]
-    return pending, len(failed)
-
-
-def answers(socks: list[socket.socket], target: str) -> list[int]:
-    """Each connection asks for ``target`` once; the status each gets."""
-    for sock in socks:
-        sock.setblocking(True)
-        sock.settimeout(30)
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    statuses = []
-    for sock in socks:
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-        statuses.append(int(answer.split(b" ", 2)[1]))
-    return statuses
-
-
 def test_two_hundred_clients_at_once_are_all_answered(issuer: LocalIssuer) -> None:
     # Given a front whose accept loop is not running yet (as when a burst finds it busy)
     api = ApiFront(issuer)
     socks: list[socket.socket] = []
     try:
         # When 200 clients connect at once: the kernel queues every one (the listen backlog)
-        socks, not_accepted = _connect_all(api.url, 200, within_s=1.0)
+        socks, not_accepted = connect_all(api.url, 200, within_s=1.0)
         assert not_accepted == 0, f"{not_accepted} of 200 connections were not accepted"
 
         # Then, once the loop runs, every one of them is answered
@@ -374,9 +327,7 @@ def test_a_stalled_client_is_cut_off_after_the_read_timeout_without_blocking_oth
         assert status == 404 and time.monotonic() - started < 0.5
 
         # Then the stalled body gets a 408 and the stalled headers a closed connection, after the timeout
-        answer = b""
-        while chunk := body_staller.recv(65536):
-            answer += chunk
+        answer = read_all(body_staller)
         assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
         assert b"connection: close" in answer.lower()
         assert header_staller.recv(65536) == b""

@@ -3,6 +3,8 @@ function (a Function URL event) and everything else from the media bucket."""
 
 from __future__ import annotations
 
+import base64
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from infra import spec
 from infra.local import lambda_runtime
 from infra.local.edge import LocalEdge, function_url_event
 from infra.local.keys import CloudFrontKeys
+from tests.unit.raw_http import answers, connect_all, exchange, read_all
 
 BUCKET = "test-media"
 VIDEO_ID = "0123456789abcdef0123456789abcdef"
@@ -170,3 +173,110 @@ def test_the_edge_checks_its_own_origin_never_the_host_header(edge: Edge, host: 
 @pytest.mark.parametrize("target", ["http://evil.example/" + HLS + "master.m3u8", "//evil.example/x", "*"])
 def test_a_request_target_that_is_not_a_path_is_a_400(edge: Edge, target: str) -> None:
     assert edge.local.handle(path=target, host="", client_ip=CLIENT_IP, range_header=None)[0] == 400
+
+
+# Issue 12, point 7: odd requests get a clear 4xx at once, over a real socket.
+@pytest.fixture
+def served(edge: Edge) -> Iterator[Edge]:
+    """The edge listening, with a read timeout short enough for a test to wait it out."""
+    local = LocalEdge(s3=edge.local.s3, bucket=BUCKET, verifier=edge.local.verifier, read_timeout_s=0.5)
+    local.start()
+    try:
+        yield Edge(local, edge.keys)
+    finally:
+        local.stop()
+
+
+def _raw_get(target: str, *headers: str) -> bytes:
+    return "\r\n".join([f"GET {target} HTTP/1.1", "Host: x", *headers, "", ""]).encode()
+
+
+def _forged_policy(document: str) -> str:
+    return base64.b64encode(document.encode()).decode().replace("+", "-").replace("=", "_").replace("/", "~")
+
+
+SEGMENT_PATH = f"/{HLS}360p/seg_00000.ts"
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("range-5000-digits", 416),
+        ("range-unparseable", 416),
+        ("expires-not-a-number", 403),
+        ("expires-5000-digits", 403),
+        ("policy-nested-5000-deep", 403),
+        ("policy-5000-digit-number", 403),
+        ("content-length-negative", 400),
+        ("content-length-not-a-number", 400),
+        ("content-length-conflicting", 400),
+        ("content-length-5000-digits", 413),
+        ("body-over-limit", 413),
+    ],
+)
+def test_odd_requests_get_their_4xx_at_once(served: Edge, case: str, status: int) -> None:
+    signed = _signed_path(served, SEGMENT_PATH.lstrip("/"))
+    canned = f"{SEGMENT_PATH}?Signature=AAAA&Key-Pair-Id={served.keys.key_pair_id}&Expires="
+    policy = f"{SEGMENT_PATH}?Signature=AAAA&Key-Pair-Id={served.keys.key_pair_id}&Policy="
+    data = {
+        "range-5000-digits": _raw_get(signed, "Range: bytes=0-" + "9" * 5000),
+        "range-unparseable": _raw_get(signed, "Range: bytes=abc"),
+        "expires-not-a-number": _raw_get(canned + "abc"),
+        "expires-5000-digits": _raw_get(canned + "9" * 5000),
+        "policy-nested-5000-deep": _raw_get(policy + _forged_policy("[" * 5000 + "]" * 5000)),
+        "policy-5000-digit-number": _raw_get(policy + _forged_policy('{"Statement": ' + "9" * 5000 + "}")),
+        "content-length-negative": _raw_get(signed, "Content-Length: -1"),
+        "content-length-not-a-number": _raw_get(signed, "Content-Length: abc"),
+        "content-length-conflicting": _raw_get(signed, "Content-Length: 1", "Content-Length: 2") + b"ab",
+        "content-length-5000-digits": _raw_get(signed, "Content-Length: " + "9" * 5000),
+        "body-over-limit": _raw_get(signed, f"Content-Length: {1024 * 1024}"),
+    }[case]
+    got, headers, _ = exchange(served.url, data)
+    assert got == status
+    if status == 416:
+        assert headers["content-range"] == f"bytes */{len(SEGMENT)}"
+
+
+def test_two_hundred_clients_at_once_are_all_answered(edge: Edge) -> None:
+    # Given an edge whose accept loop is not running yet (as when a burst finds it busy)
+    local = LocalEdge(s3=edge.local.s3, bucket=BUCKET, verifier=edge.local.verifier)
+    socks: list[socket.socket] = []
+    try:
+        # When 200 players connect at once: the kernel queues every one (the listen backlog)
+        socks, not_accepted = connect_all(local.url, 200, within_s=1.0)
+        assert not_accepted == 0, f"{not_accepted} of 200 connections were not accepted"
+
+        # Then, once the loop runs, every one of them is answered
+        local.start()
+        assert answers(socks, SEGMENT_PATH) == [403] * 200  # unsigned: the edge's own answer
+    finally:
+        for sock in socks:
+            sock.close()
+        if local._thread.is_alive():
+            local.stop()
+        else:  # never started: shutdown() would wait for a loop that never ran
+            local.server.server_close()
+
+
+def test_a_stalled_client_is_cut_off_after_the_read_timeout_without_blocking_others(served: Edge) -> None:
+    port = int(served.url.rsplit(":", 1)[1])
+    signed = _signed_path(served, SEGMENT_PATH.lstrip("/"))
+    # Given one client that sent its headers and part of a body, and one stalled mid-headers
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as body_staller,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as header_staller,
+    ):
+        body_staller.sendall(_raw_get(signed, "Content-Length: 10") + b"ab")
+        header_staller.sendall(f"GET {signed} HTTP/1.1\r\nHost: x\r\nRan".encode())
+        started = time.monotonic()
+
+        # When another player asks meanwhile, it is answered at once
+        status, _, body = exchange(served.url, _raw_get(signed, "Connection: close"))
+        assert (status, body) == (200, SEGMENT) and time.monotonic() - started < 0.5
+
+        # Then the stalled body gets a 408 and the stalled headers a closed connection, after the timeout
+        answer = read_all(body_staller)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert b"connection: close" in answer.lower()
+        assert header_staller.recv(65536) == b""
+        assert 0.4 < time.monotonic() - started < 5
