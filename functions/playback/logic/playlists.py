@@ -21,6 +21,9 @@ from functions.shared.errors import NotFound
 from functions.shared.settings import get_settings
 
 PLAYLIST_SUFFIX = ".m3u8"
+# S3 refuses longer keys with KeyTooLongError (a 400 ClientError, not NoSuchKey): such a path names
+# no playlist, and asking S3 would turn a viewer's typo into a function error (CloudFront: 502).
+MAX_KEY_BYTES = 1024
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -36,7 +39,8 @@ def playlist_key(path: str) -> str:
     key = unquote(path).lstrip("/")
     parts = key.split("/")
     if (
-        not key.startswith(keys.OUTPUT_PREFIX)
+        len(key.encode()) > MAX_KEY_BYTES
+        or not key.startswith(keys.OUTPUT_PREFIX)
         or not key.endswith(PLAYLIST_SUFFIX)
         or any(part in ("", ".", "..") for part in parts)
     ):

@@ -102,3 +102,42 @@ def test_only_get_and_head_are_served(media_bucket: None, sample_event: dict[str
     assert result["statusCode"] == 405
     event["requestContext"]["http"]["method"] = "HEAD"
     assert _call(event)["statusCode"] == 200
+
+
+# Issue 12, point 7: whatever a viewer puts in the query or the path, the origin answers; never a
+# function error (CloudFront would turn it into a 502).
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Expires=abc&Signature=s&Key-Pair-Id=K",
+        "Expires=" + "9" * 5000 + "&Signature=s&Key-Pair-Id=K",
+        "Policy=" + "A" * 20000,
+        "Signature=%ff%fe&Key-Pair-Id=%00",
+    ],
+    ids=["expires-not-a-number", "expires-5000-digits", "huge-policy", "bad-percent-encoding"],
+)
+def test_odd_signed_queries_are_copied_not_parsed(
+    media_bucket: None, sample_event: dict[str, Any], query: str
+) -> None:
+    event = copy.deepcopy(sample_event)
+    event["rawQueryString"] = query
+    result = _call(event)
+    assert result["statusCode"] == 200
+    assert result["headers"]["content-type"] == "application/vnd.apple.mpegurl"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/videos/{VIDEO_ID}/hls/%00.m3u8",
+        f"/videos/{VIDEO_ID}/hls/%ff%fe.m3u8",
+        f"/videos/{VIDEO_ID}/hls/" + "a" * 5000 + ".m3u8",
+        f"/videos/{VIDEO_ID}/hls/%2e%2e/%2e%2e/x.m3u8",
+    ],
+    ids=["nul", "not-utf8", "longer-than-an-s3-key", "dot-segments"],
+)
+def test_odd_playlist_paths_are_404(media_bucket: None, sample_event: dict[str, Any], path: str) -> None:
+    event = copy.deepcopy(sample_event)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    result = _call(event)
+    assert result["statusCode"] == 404

@@ -112,3 +112,11 @@ def test_missing_playlist_is_not_found(media_bucket: None) -> None:
 
 def test_percent_encoded_paths_name_the_stored_key() -> None:
     assert playlist_key(f"/videos/{VIDEO_ID}/hls/720p%2Findex.m3u8") == MEDIA_KEY
+
+
+def test_a_path_longer_than_any_s3_key_is_not_found_without_asking_s3() -> None:
+    # S3 answers KeyTooLongError (not NoSuchKey) beyond 1,024 bytes: it must never be asked
+    longest = f"/videos/{VIDEO_ID}/hls/" + "a" * (1024 - len(f"videos/{VIDEO_ID}/hls/.m3u8")) + ".m3u8"
+    assert len(playlist_key(longest).encode()) == 1024
+    with pytest.raises(NotFound):
+        playlist_key(f"/videos/{VIDEO_ID}/hls/" + "é" * 600 + ".m3u8")
