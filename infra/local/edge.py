@@ -34,7 +34,14 @@ from botocore.exceptions import ClientError
 from functions.playback.signing import SIGNED_PARAMS, SignatureRejected, Verifier
 from infra import spec
 from infra.local import lambda_runtime
-from infra.local.http_server import READ_TIMEOUT_S, BadFraming, BodyTooLarge, LocalHTTPServer, read_body
+from infra.local.http_server import (
+    READ_TIMEOUT_S,
+    BadFraming,
+    BodyTooLarge,
+    LocalHTTPServer,
+    read_body,
+    write_body,
+)
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -164,7 +171,7 @@ class LocalEdge:
                     self.send_header("connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(body)
+                    write_body(self.wfile, body)
 
             def do_OPTIONS(self) -> None:
                 self._reply(204, b"", {})

@@ -40,7 +40,14 @@ import jwt
 
 from infra import spec
 from infra.local import lambda_runtime
-from infra.local.http_server import READ_TIMEOUT_S, BadFraming, BodyTooLarge, LocalHTTPServer, read_body
+from infra.local.http_server import (
+    READ_TIMEOUT_S,
+    BadFraming,
+    BodyTooLarge,
+    LocalHTTPServer,
+    read_body,
+    write_body,
+)
 from infra.local.keys import LocalIssuer
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -270,7 +277,7 @@ class ApiFront:
                     self.send_header("connection", "close")
                 self.end_headers()
                 if not bodiless and self.command != "HEAD":
-                    self.wfile.write(body)
+                    write_body(self.wfile, body)
 
         self.server = LocalHTTPServer((host, port), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"

@@ -24,6 +24,19 @@ LISTEN_BACKLOG = 256
 READ_TIMEOUT_S = 10.0
 
 
+# The largest piece of a response written in one call: the read timeout also bounds each send, and
+# sendall's timeout covers the whole call (Python 3.5+), so writing a large object in one call would
+# cut off a slow but live reader; per piece, only a reader that stops reading is cut off.
+WRITE_CHUNK_BYTES = 256 * 1024
+
+
+def write_body(wfile: Any, body: bytes) -> None:
+    """Send ``body`` in pieces, each with the whole timeout to go out."""
+    view = memoryview(body)
+    for start in range(0, len(view), WRITE_CHUNK_BYTES):
+        wfile.write(view[start : start + WRITE_CHUNK_BYTES])
+
+
 class BadFraming(Exception):
     """The request's framing is unreadable (Content-Length, chunked encoding): a 400."""
 

@@ -280,3 +280,28 @@ def test_a_stalled_client_is_cut_off_after_the_read_timeout_without_blocking_oth
         assert b"connection: close" in answer.lower()
         assert header_staller.recv(65536) == b""
         assert 0.4 < time.monotonic() - started < 5
+
+
+def test_a_slow_but_live_reader_gets_the_whole_object(served: Edge) -> None:
+    # Given an object that takes the reader longer than the read timeout (0.5 s) to take in
+    big = bytes(range(256)) * (32 * 1024)  # 8 MiB: more than the kernel's send buffer holds
+    served.local.s3.put_object(Bucket=BUCKET, Key=f"{HLS}360p/big.ts", Body=big)
+    signed = _signed_path(served, f"{HLS}360p/big.ts")
+    port = int(served.url.rsplit(":", 1)[1])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.settimeout(10)
+    started = time.monotonic()
+    try:
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(_raw_get(signed, "Connection: close"))
+        # When it reads steadily but slowly (a small window, a pause after each read)
+        answer = b""
+        while chunk := sock.recv(256 * 1024):
+            answer += chunk
+            time.sleep(0.002)
+    finally:
+        sock.close()
+    # Then nothing is cut off: only a reader that stops reading loses its connection
+    assert time.monotonic() - started > 0.5
+    assert answer.partition(b"\r\n\r\n")[2] == big
