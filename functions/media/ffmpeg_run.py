@@ -164,16 +164,30 @@ def run_or_fail(
     """:func:`run`, with every way it can go wrong turned into a :class:`MediaFailed` that says
     ``what`` was being done: ``reason`` (``timeout_reason`` for the deadline) and stderr's tail."""
     from functions.shared.errors import MediaFailed  # the runner itself knows nothing of the domain
+    from functions.shared.observability import logger
+    from functions.shared.redact import redact
+
+    tool = os.path.basename(argv[0])
 
     try:
         result = run(argv, timeout=timeout, on_progress_line=on_progress_line, capture_stdout=capture_stdout)
     except RunTimeout as exc:
         raise MediaFailed(timeout_reason or reason, f"{what} did not finish within {timeout:g} s") from exc
     except OSError as exc:
-        raise MediaFailed(reason, f"cannot run {os.path.basename(argv[0])}: {exc}") from exc
+        logger.error("cannot run media tool", extra={"tool": tool, "detail": redact(str(exc))})
+        raise MediaFailed(reason, f"cannot run {tool}") from exc
     if result.returncode != 0:
+        # The argv holds presigned URLs and stderr echoes them: both go to the log, redacted,
+        # and the exception (which Step Functions copies into the video's record) says only what failed.
         tail = "\n".join(result.stderr_tail.splitlines()[-stderr_lines:])
-        raise MediaFailed(
-            reason, f"{what}: {os.path.basename(argv[0])} exited with status {result.returncode}: {tail}"
+        logger.error(
+            "media tool failed",
+            extra={
+                "tool": tool,
+                "returncode": result.returncode,
+                "argv": redact(" ".join(argv)),
+                "stderr": redact(tail),
+            },
         )
+        raise MediaFailed(reason, f"{what}: {tool} exited with status {result.returncode}")
     return result

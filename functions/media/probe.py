@@ -267,7 +267,7 @@ def _run_ffprobe(argv: list[str], *, timeout: float) -> ffmpeg_run.CompletedRun:
     except ffmpeg_run.RunTimeout as exc:
         raise MediaFailed("probe_timeout", f"ffprobe did not finish within {timeout:g} s") from exc
     except OSError as exc:  # ffprobe missing or not executable: our problem, not the upload's
-        raise MediaFailed("probe_failed", f"cannot run ffprobe: {exc}") from exc
+        raise MediaFailed("probe_failed", "cannot run ffprobe") from exc
 
 
 def _classify_open_failure(source: str, stderr: str, *, timeout: float) -> None:
@@ -282,8 +282,12 @@ def _classify_open_failure(source: str, stderr: str, *, timeout: float) -> None:
                 "it was probably cut short during upload",
             )
         raise MediaRejected("not_media", "the file is not a recognised audio or video format")
-    last = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
-    raise MediaFailed("probe_failed", f"ffprobe could not read the source: {last}")
+    from functions.shared.observability import logger
+    from functions.shared.redact import redact
+
+    # stderr echoes the presigned URL: it goes to the log redacted, never into the exception.
+    logger.error("ffprobe could not read the source", extra={"stderr": redact(stderr[-2000:])})
+    raise MediaFailed("probe_failed", "ffprobe could not read the source")
 
 
 def _looks_like_iso_bmff(source: str, *, timeout: float) -> bool:

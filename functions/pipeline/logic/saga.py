@@ -18,6 +18,7 @@ from functions.shared import keys
 from functions.shared.errors import Conflict, parse_step_error
 from functions.shared.events import put_video_event
 from functions.shared.observability import logger, metrics
+from functions.shared.redact import redact, safe_user_text
 from functions.shared.settings import get_settings
 from functions.videos.logic import lifecycle, records
 from functions.videos.models import TERMINAL, VideoStatus, rendition_record
@@ -94,7 +95,10 @@ def compensate(*, video_id: str, failed_step: str, error: StepError | None, exec
         # A repeat of this step, or the safety net, may have recorded the outcome first.
         with contextlib.suppress(Conflict):
             _record_outcome(
-                video_id, error=name, reason=reason, message=message[:1000] or f"{failed_step} failed"
+                video_id,
+                error=name,
+                reason=reason,
+                message=_user_message(name, reason, message, failed_step),
             )
     current = records.find_record(video_id)
     final = current.status if current is not None else status.value
@@ -110,7 +114,13 @@ def compensate(*, video_id: str, failed_step: str, error: StepError | None, exec
         )
     logger.info(
         "compensated",
-        extra={"status": final, "reason": reason, "deleted": deleted, "error": name, "cause": message},
+        extra={
+            "status": final,
+            "reason": reason,
+            "deleted": deleted,
+            "error": name,
+            "cause": redact(message),
+        },
     )
     return {"status": final, "reason": reason, "deleted": deleted}
 
@@ -147,6 +157,15 @@ def execution_failed(detail: ExecutionStatusDetail) -> dict[str, Any]:
         "video.failed", video_id=video_id, owner=current.owner_sub, reason=reason, execution=detail.name
     )
     return {"handled": True, "reason": reason}
+
+
+def _user_message(error: str, reason: str, cause: str, failed_step: str) -> str:
+    """What the owner reads: our own sentence for a refusal or a review deadline (those texts are
+    written for users), a fixed sentence for a failure (its cause is raw: tool output, an
+    unexpected exception's text, a presigned URL); either way redacted and bounded."""
+    if error in ("MediaRejected", REVIEW_TIMED_OUT_ERROR) and cause:
+        return safe_user_text(cause)
+    return f"the {failed_step} step failed ({reason}); the details are in the platform's logs"
 
 
 def _record_outcome(video_id: str, *, error: str, reason: str, message: str) -> None:

@@ -122,7 +122,8 @@ def test_run_or_fail_turns_every_failure_into_a_reasoned_media_failure() -> None
             ["sh", "-c", "echo bad input >&2; exit 3"], timeout=5, what="cutting", reason="cut_failed"
         )
     assert failed.value.reason == "cut_failed"
-    assert "cutting: sh exited with status 3" in str(failed.value) and "bad input" in str(failed.value)
+    # stderr goes to the log (redacted), never into the exception: it would reach the video's record
+    assert "cutting: sh exited with status 3" in str(failed.value) and "bad input" not in str(failed.value)
     with pytest.raises(MediaFailed) as late:
         ffmpeg_run.run_or_fail(
             ["sleep", "5"], timeout=0.2, what="waiting", reason="r", timeout_reason="too_slow"
