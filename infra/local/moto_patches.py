@@ -61,6 +61,7 @@ def install() -> None:
     make_dynamodb_writes_atomic()
     make_stop_execution_wait_for_start()
     make_s3_ranged_reads_lazy()
+    make_s3_presigned_signatures_checked()
 
 
 _WRITE_LOCK = threading.RLock()
@@ -230,3 +231,99 @@ def make_s3_ranged_reads_lazy() -> None:
     FakeKey.value = property(value, value_property.fset)  # type: ignore[assignment]
     S3Response.key_response = functools.wraps(original_key_response)(key_response)  # type: ignore[method-assign]
     _ranged_applied = True
+
+
+_signatures_applied = False
+
+
+def presigned_signature_matches(request: Any, secret_key: str) -> bool:
+    """Whether a SigV4 query-signed (presigned) request carries the signature S3 would compute.
+
+    S3 signs every header named in ``X-Amz-SignedHeaders`` with its value: a presigned PUT that
+    signed ``content-length`` and ``if-none-match`` is refused (403 SignatureDoesNotMatch) when the
+    body is of another length or the header is dropped. moto checks no presigned signature.
+    """
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qsl, quote
+
+    query = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+    params = dict(query)
+    credential = params.get("X-Amz-Credential", "").split("/")
+    if len(credential) != 5:
+        return False
+    _access_key, day, region, service, _terminator = credential
+    signed_headers = params.get("X-Amz-SignedHeaders", "")
+    canonical_query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query) if k != "X-Amz-Signature"
+    )
+    header_lines = []
+    for name in signed_headers.split(";"):
+        value = request.headers.get(name)
+        if value is None:
+            return False  # a signed header the request does not carry
+        header_lines.append(f"{name}:{' '.join(value.split())}\n")
+    canonical = "\n".join(
+        [
+            request.method,
+            quote(request.path, safe="/-_.~"),
+            canonical_query,
+            "".join(header_lines),
+            signed_headers,
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            params.get("X-Amz-Date", ""),
+            scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = ("AWS4" + secret_key).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, params.get("X-Amz-Signature", ""))
+
+
+def make_s3_presigned_signatures_checked() -> None:
+    """A presigned S3 request whose signature does not hold is refused, as S3 refuses it.
+
+    moto serves any presigned URL whatever was signed, so a PUT signed for 100 bytes took 4 MB
+    and one signed with ``If-None-Match: *`` could drop the header and overwrite the source.
+    The embedded stack signs with one known secret (``AWS_SECRET_ACCESS_KEY``, "testing"), so
+    the server recomputes the signature over the headers the URL signed, with their values.
+
+    Served by moto's HTTP server only (the embedded stack): in-process mocks are not presigned.
+    """
+    global _signatures_applied
+    if _signatures_applied:
+        return
+    import os
+
+    from flask import has_request_context
+    from moto.s3.responses import S3Response
+
+    original_key_response = S3Response.key_response
+
+    def key_response(self: Any, request: Any, full_url: str, *args: Any, **kwargs: Any) -> Any:
+        presigned = (
+            has_request_context()
+            and request.args.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"
+            and "X-Amz-Signature" in request.args
+        )
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "testing")
+        if presigned and not presigned_signature_matches(request, secret):
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code>'
+                "<Message>The request signature we calculated does not match the signature you "
+                "provided.</Message></Error>"
+            )
+            return 403, {"Content-Type": "application/xml"}, body
+        return original_key_response(self, request, full_url, *args, **kwargs)
+
+    S3Response.key_response = functools.wraps(original_key_response)(key_response)  # type: ignore[method-assign]
+    _signatures_applied = True

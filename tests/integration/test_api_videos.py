@@ -47,7 +47,9 @@ def test_create_returns_201_with_a_presigned_put(api: ApiCall, account: Account)
     assert upload["method"] == "PUT"
     assert f"/uploads/{created['id']}/source" in upload["url"]
     assert "X-Amz-Signature" in upload["url"]
-    assert upload["headers"] == {"Content-Type": "video/mp4"}
+    # The signature binds If-None-Match: * (one object per video) and, when declared, the length
+    assert upload["headers"] == {"Content-Type": "video/mp4", "If-None-Match": "*"}
+    assert "if-none-match" in upload["url"]
     assert upload["expires_at"]
     item = account.client("dynamodb").get_item(
         TableName=account.resources.videos_table, Key={"video_id": {"S": created["id"]}}
@@ -67,6 +69,8 @@ def test_large_files_get_a_multipart_upload_with_part_checksums(api: ApiCall) ->
     assert [p["part_number"] for p in upload["parts"]] == list(range(1, len(upload["parts"]) + 1))
     assert "uploadId=" in upload["parts"][0]["url"]
     assert "x-amz-checksum-sha256" in upload["parts"][0]["headers"]
+    lengths = [int(p["headers"]["Content-Length"]) for p in upload["parts"]]
+    assert sum(lengths) == size and all("content-length" in p["url"] for p in upload["parts"])
     assert "uploadId=" in upload["complete_url"]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -46,6 +47,7 @@ def corrections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         "make_dynamodb_writes_atomic",
         "make_stop_execution_wait_for_start",
         "make_s3_ranged_reads_lazy",
+        "make_s3_presigned_signatures_checked",
     ):
         monkeypatch.setattr(moto_patches, name, lambda name=name: applied.append(name))
     monkeypatch.setattr(lambda_runtime, "install", lambda: applied.append("lambda_runtime.install"))
@@ -90,6 +92,7 @@ def test_install_applies_every_correction_with_the_pinned_moto(
         "make_dynamodb_writes_atomic",
         "make_stop_execution_wait_for_start",
         "make_s3_ranged_reads_lazy",
+        "make_s3_presigned_signatures_checked",
     ]
 
 
@@ -163,6 +166,7 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     moto_patches.make_s3_ranged_reads_lazy()
+    moto_patches.make_s3_presigned_signatures_checked()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -241,3 +245,50 @@ def test_in_process_mocks_keep_plain_bytes_for_ranged_gets() -> None:
         s3.put_object(Bucket="in-process", Key="k", Body=BODY)
         got = s3.get_object(Bucket="in-process", Key="k", Range="bytes=3-9")["Body"].read()
     assert got == BODY[3:10]
+
+
+def _s3(moto_server: str, secret: str = "testing") -> Any:  # noqa: S107 (moto's fake credentials)
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key=secret,
+        config=Config(signature_version="s3v4"),
+    )
+
+
+@pytest.fixture(scope="module")
+def put_bucket(moto_server: str) -> str:
+    _s3(moto_server).create_bucket(Bucket="signed-puts")
+    return "signed-puts"
+
+
+def _presigned_put(moto_server: str, key: str, *, length: int, secret: str = "testing") -> str:  # noqa: S107
+    params = {"Bucket": "signed-puts", "Key": key, "ContentLength": length, "IfNoneMatch": "*"}
+    return str(_s3(moto_server, secret).generate_presigned_url("put_object", Params=params))
+
+
+def test_a_presigned_put_takes_only_the_signed_length_once(moto_server: str, put_bucket: str) -> None:
+    url = _presigned_put(moto_server, "uploads/a b+c/source", length=100)
+    refused = requests.put(url, data=b"x" * 4096, headers={"If-None-Match": "*"}, timeout=30)
+    assert refused.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in refused.text
+    assert requests.put(url, data=b"x" * 100, headers={"If-None-Match": "*"}, timeout=30).status_code == 200
+    # a second PUT with the signed header is refused by the object's existence (moto does this)
+    assert requests.put(url, data=b"y" * 100, headers={"If-None-Match": "*"}, timeout=30).status_code == 412
+    # and one that drops the signed header does not get past the signature
+    assert requests.put(url, data=b"y" * 100, timeout=30).status_code == 403
+    body = _s3(moto_server).get_object(Bucket=put_bucket, Key="uploads/a b+c/source")["Body"].read()
+    assert body == b"x" * 100
+
+
+def test_a_presigned_url_signed_with_another_secret_or_altered_is_refused(
+    moto_server: str, put_bucket: str
+) -> None:
+    forged = _presigned_put(moto_server, "k1", length=3, secret="not-the-secret")
+    assert requests.put(forged, data=b"abc", headers={"If-None-Match": "*"}, timeout=30).status_code == 403
+    altered = _presigned_put(moto_server, "k2", length=3).replace("k2?", "k3?")
+    assert requests.put(altered, data=b"abc", headers={"If-None-Match": "*"}, timeout=30).status_code == 403
+    later = _presigned_put(moto_server, "k4", length=3).replace("X-Amz-Expires=3600", "X-Amz-Expires=9999")
+    assert requests.put(later, data=b"abc", headers={"If-None-Match": "*"}, timeout=30).status_code == 403
