@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from functions.pipeline.contracts import ExecutionStatusDetail
 from functions.pipeline.logic import saga
 from functions.shared.settings import get_settings
+from functions.videos.dal import in_flight
+from functions.videos.logic import lifecycle
 from infra import spec
 from infra.local.http_front import build_event, match_route
 from infra.local.lambda_runtime import invoke
@@ -144,44 +147,64 @@ def test_past_the_cap_create_is_429_with_retry_after(account: Account, at_the_ca
     assert resp.body["error"]["code"] == "too_many_active_uploads"
     assert resp.body["error"]["details"] == {"limit": len(at_the_cap), "retry_after_seconds": 30}
     assert resp.headers["retry-after"] == "30"
-    assert account.client("dynamodb").scan(TableName=account.resources.videos_table)["Count"] == len(
-        at_the_cap
-    )
+    videos = account.client("dynamodb").scan(TableName=account.resources.videos_table)["Items"]
+    assert len([v for v in videos if "status" in v]) == len(at_the_cap)
     # And the cap is per user: somebody else may still create
     assert create(account, sub="user-2").status == 201
 
 
-def test_videos_in_the_pipeline_count_and_settled_ones_do_not(
-    account: Account, at_the_cap: list[str]
-) -> None:
-    # Given one video in each in-flight status, and each uploaded long after the URL expired
-    old = iso(datetime.now(UTC) - timedelta(seconds=get_settings().upload_url_ttl_seconds + 60))
-    for video_id, state in zip(at_the_cap, ["UPLOADED", "PROCESSING", "IN_REVIEW"], strict=False):
-        set_fields(account, video_id, status=state, created_at=old)
+def test_twenty_concurrent_creates_get_exactly_the_cap(account: Account) -> None:
+    # When one user sends 20 creates at once
+    cap = get_settings().max_active_uploads_per_user
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: create(account).status, range(20)))
+    # Then exactly the cap is accepted and the rest are 429 (the counter is conditional)
+    assert sorted(statuses) == [201] * cap + [429] * (20 - cap)
+    assert len(in_flight.holders("user-1")) == cap
+
+
+def test_settled_videos_give_their_place_back_once(account: Account, at_the_cap: list[str]) -> None:
+    # Given the cap reached, one video uploaded and in the pipeline
     assert create(account).status == 429
-    # When one of them settles
-    set_fields(account, at_the_cap[0], status="READY")
-    # Then there is room for one more
+    lifecycle.mark_uploaded(at_the_cap[0], upload_version="v1", execution_name="e1", attempt=1, size_bytes=9)
+    assert create(account).status == 429
+    # When it FAILS (compensation), and the safety net records the same failure again
+    lifecycle.record_failure(at_the_cap[0], reason="transcode_failed", message="x")
+    assert not in_flight.give_back("user-1", at_the_cap[0])  # a repeat gives nothing back twice
+    # Then there is room for exactly one more
     assert create(account).status == 201
     assert create(account).status == 429
-    # And FAILED and REJECTED free their place as well
-    set_fields(account, at_the_cap[1], status="FAILED")
-    set_fields(account, at_the_cap[2], status="REJECTED")
-    assert create(account).status == 201
-    assert create(account).status == 201
+    # And a retry re-entering the pipeline holds a place again (past the cap: it never fails)
+    lifecycle.rerun_after_failure(at_the_cap[0], expected_attempt=1, attempt=2, execution_name="e2")
+    assert len(in_flight.holders("user-1")) == len(at_the_cap) + 1
+    # and settling again gives that place back once
+    lifecycle.record_failure(at_the_cap[0], reason="transcode_failed", message="x")
+    assert len(in_flight.holders("user-1")) == len(at_the_cap)
+    assert create(account).status == 429
+    assert all(at >= 0 for at in in_flight.holders("user-1").values())
 
 
 def test_an_awaiting_upload_video_counts_only_until_its_upload_url_expires(
     account: Account, at_the_cap: list[str]
 ) -> None:
-    ttl = get_settings().upload_url_ttl_seconds
-    # Given the oldest video's URL has just expired (created one TTL and a second ago)
-    set_fields(account, at_the_cap[0], created_at=iso(datetime.now(UTC) - timedelta(seconds=ttl + 1)))
+    # Given the oldest video's URL has just expired unused
+    expire(account, "user-1", at_the_cap[0], int(datetime.now(UTC).timestamp()) - 1)
     # Then it no longer counts
     assert create(account).status == 201
+    assert at_the_cap[0] not in in_flight.holders("user-1")
     # But one whose URL is about to expire still does
-    set_fields(account, at_the_cap[1], created_at=iso(datetime.now(UTC) - timedelta(seconds=ttl - 60)))
+    expire(account, "user-1", at_the_cap[1], int(datetime.now(UTC).timestamp()) + 60)
     assert create(account).status == 429
+
+
+def expire(account: Account, sub: str, video_id: str, at: int) -> None:
+    account.client("dynamodb").update_item(
+        TableName=account.resources.videos_table,
+        Key={"video_id": {"S": f"IN_FLIGHT#{sub}"}},
+        UpdateExpression="SET holders.#v = :at",
+        ExpressionAttributeNames={"#v": video_id},
+        ExpressionAttributeValues={":at": {"N": str(at)}},
+    )
 
 
 # -- the starter ----------------------------------------------------------------------------------

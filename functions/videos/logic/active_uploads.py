@@ -1,16 +1,15 @@
 """The per-user cap on uploads in flight: ``POST /v1/videos`` refuses with 429 past it.
 
 In flight: a video that is not READY, REJECTED or FAILED, except an AWAITING_UPLOAD one whose
-upload URL has expired (nobody can upload it any more). The count is one Query on the videos
-table's by-owner index, bounded to the videos created in the window in which an in-flight video
-can have been created: the upload URL's lifetime plus the pipeline's overall timeout (no execution
-runs longer). A video re-run later (a retry of a FAILED one, an approval of a REJECTED one) is
-therefore not counted once it is older than that window.
+upload URL has expired unused (nobody can upload it any more). Counted exactly by a conditional
+counter (``functions/videos/dal/in_flight.py``): a create takes a place only while fewer than the
+cap are taken, so concurrent creates cannot overrun it; the lifecycle's moves hold the place when
+the upload arrives or a retry or an approval re-enters the pipeline, and give it back when the
+video settles READY, REJECTED or FAILED (by Publish, compensation, the safety net, an admin or the
+review deadline; repeats are no-ops, keyed by video). A place whose upload URL expired unused is
+given back by the next create that finds the cap reached.
 
-Races: the check reads, then the create writes, and the index is eventually consistent; two
-creates of one user at the same moment can both pass, so the cap may be exceeded by the number of
-concurrent requests. It is a guard against one user hogging the platform, not an accounting
-limit; the pipeline's own concurrency is enforced exactly by the class budgets (slots.py).
+``count_in_flight`` is the index-based count the cap used before; kept for reports and tests.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from functions.shared.errors import TooManyRequests
 from functions.shared.settings import PIPELINE_EXECUTION_TIMEOUT_SECONDS, Settings
+from functions.videos.dal import in_flight
 from functions.videos.dal import videos as dal
 from functions.videos.models import VideoStatus
 
@@ -51,10 +51,18 @@ def count_in_flight(owner_sub: str, settings: Settings, *, stop_at: int, now: da
     return count
 
 
-def check_cap(owner_sub: str, settings: Settings) -> None:
-    """Raise TooManyRequests (429 with Retry-After) when ``owner_sub`` is at the cap already."""
+def take_place(owner_sub: str, video_id: str, settings: Settings, *, now: datetime | None = None) -> None:
+    """Count ``video_id`` among ``owner_sub``'s uploads in flight, or raise TooManyRequests (429
+    with Retry-After) when the cap is reached even after the expired unused URLs are given back."""
     cap = settings.max_active_uploads_per_user
-    if count_in_flight(owner_sub, settings, stop_at=cap) >= cap:
+    now_s = int((now or datetime.now(UTC)).timestamp())
+    expires_at = now_s + settings.upload_url_ttl_seconds
+    if in_flight.take(owner_sub, video_id, cap=cap, expires_at=expires_at):
+        return
+    expired = [(vid, at) for vid, at in in_flight.holders(owner_sub).items() if 0 < at < now_s]
+    for vid, at in expired:
+        in_flight.give_back(owner_sub, vid, expires_at=at)
+    if not expired or not in_flight.take(owner_sub, video_id, cap=cap, expires_at=expires_at):
         raise TooManyRequests(
             f"you have {cap} uploads in flight, the most allowed at once: "
             "wait until one is READY, REJECTED or FAILED (or its upload URL expires)",
@@ -62,3 +70,8 @@ def check_cap(owner_sub: str, settings: Settings) -> None:
             retry_after_s=RETRY_AFTER_S,
             details={"limit": cap},
         )
+
+
+def give_back_place(owner_sub: str, video_id: str) -> None:
+    """The create did not happen after all (nothing of it was written)."""
+    in_flight.give_back(owner_sub, video_id)

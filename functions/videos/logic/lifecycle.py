@@ -25,6 +25,10 @@ and the facts recorded while a video is processed, which change no status: ``rec
 
 A move raises ``Conflict`` when the record is not in one of its statuses (someone else moved it
 first). Moves that a retried step repeats after success say so in their return value instead.
+
+The per-user count of uploads in flight (``functions/videos/dal/in_flight.py``) follows the
+moves: a move into UPLOADED holds the video's place, a move into READY, REJECTED or FAILED gives
+it back (idempotently, keyed by video), so every path that settles a video releases it once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict
+from functions.videos.dal import in_flight
 from functions.videos.dal import videos as dal
 from functions.videos.dal.tables import VideoModel
 from functions.videos.models import VideoStatus as S
@@ -76,16 +81,18 @@ def mark_uploaded(
 ) -> VideoModel:
     """The upload arrived: UPLOADED, queued for a pipeline slot. Only from AWAITING_UPLOAD (a
     second upload, or a redelivery of this one, gets ``Conflict``)."""
-    return dal.transition(
-        video_id,
-        S.UPLOADED,
-        only_from={S.AWAITING_UPLOAD},
-        upload_version=upload_version,
-        uploaded_at=now_iso(),
-        execution_name=execution_name,
-        attempt=attempt,
-        source={"size_bytes": size_bytes},
-        progress=QUEUED,
+    return _holding(
+        dal.transition(
+            video_id,
+            S.UPLOADED,
+            only_from={S.AWAITING_UPLOAD},
+            upload_version=upload_version,
+            uploaded_at=now_iso(),
+            execution_name=execution_name,
+            attempt=attempt,
+            source={"size_bytes": size_bytes},
+            progress=QUEUED,
+        )
     )
 
 
@@ -94,17 +101,19 @@ def rerun_after_failure(
 ) -> VideoModel:
     """Safe retry of a FAILED video: UPLOADED again as attempt ``attempt``. The attempt counter is
     the lock: of two concurrent retries one wins, the other gets ``Conflict``."""
-    return dal.transition(
-        video_id,
-        S.UPLOADED,
-        only_from={S.FAILED},
-        extra_condition=dal.attempt_is(expected_attempt),
-        attempt=attempt,
-        execution_name=execution_name,
-        reason=None,
-        message=None,
-        progress=QUEUED,
-        reasons=None,
+    return _holding(
+        dal.transition(
+            video_id,
+            S.UPLOADED,
+            only_from={S.FAILED},
+            extra_condition=dal.attempt_is(expected_attempt),
+            attempt=attempt,
+            execution_name=execution_name,
+            reason=None,
+            message=None,
+            progress=QUEUED,
+            reasons=None,
+        )
     )
 
 
@@ -112,17 +121,19 @@ def rerun_with_override(
     video_id: str, *, expected_attempt: float | None, attempt: int, execution_name: str, override_by: str
 ) -> VideoModel:
     """An admin approves a REJECTED video: UPLOADED again, the checks then record but do not block."""
-    return dal.transition(
-        video_id,
-        S.UPLOADED,
-        only_from={S.REJECTED},
-        extra_condition=dal.attempt_is(expected_attempt),
-        attempt=attempt,
-        execution_name=execution_name,
-        reason=None,
-        message=None,
-        progress=QUEUED,
-        moderation_override=override_by,
+    return _holding(
+        dal.transition(
+            video_id,
+            S.UPLOADED,
+            only_from={S.REJECTED},
+            extra_condition=dal.attempt_is(expected_attempt),
+            attempt=attempt,
+            execution_name=execution_name,
+            reason=None,
+            message=None,
+            progress=QUEUED,
+            moderation_override=override_by,
+        )
     )
 
 
@@ -219,21 +230,30 @@ def mark_ready(
     except Conflict:
         if dal.get(video_id).status != S.READY.value:
             raise
-    return dal.get(video_id)
+    return _settled(dal.get(video_id))
 
 
 def reject(video_id: str, *, reason: str, message: str) -> VideoModel:
     """Compensation of a refused input (MediaRejected): REJECTED with its reason."""
-    return dal.transition(
-        video_id, S.REJECTED, only_from=sources_of(S.REJECTED), reason=reason, message=message, progress=None
+    return _settled(
+        dal.transition(
+            video_id,
+            S.REJECTED,
+            only_from=sources_of(S.REJECTED),
+            reason=reason,
+            message=message,
+            progress=None,
+        )
     )
 
 
 def record_failure(video_id: str, *, reason: str, message: str) -> VideoModel:
     """A step broke (compensation), or the execution ended without recording an outcome (the
     safety net): FAILED with its reason."""
-    return dal.transition(
-        video_id, S.FAILED, only_from=sources_of(S.FAILED), reason=reason, message=message, progress=None
+    return _settled(
+        dal.transition(
+            video_id, S.FAILED, only_from=sources_of(S.FAILED), reason=reason, message=message, progress=None
+        )
     )
 
 
@@ -278,13 +298,15 @@ def reject_by_admin(video_id: str, *, note: str) -> bool:
     """An admin rejects a held video: REJECTED with the note. False when a concurrent rejection got
     there first; ``Conflict`` for any other status."""
     try:
-        dal.transition(
-            video_id,
-            S.REJECTED,
-            only_from={S.IN_REVIEW},
-            reason=REJECTED_BY_ADMIN,
-            message=note,
-            review_token=None,
+        _settled(
+            dal.transition(
+                video_id,
+                S.REJECTED,
+                only_from={S.IN_REVIEW},
+                reason=REJECTED_BY_ADMIN,
+                message=note,
+                review_token=None,
+            )
         )
     except Conflict:
         if dal.get(video_id).status != S.REJECTED.value:
@@ -297,12 +319,27 @@ def review_timed_out(video_id: str, *, message: str) -> VideoModel:
     """Nobody decided before the review deadline: FAILED ``review_timed_out``, the token dropped.
     Also from PROCESSING: an approval won the record just as the deadline passed (its token was
     refused), or the deadline passed before the hold was written."""
-    return dal.transition(
-        video_id,
-        S.FAILED,
-        only_from={S.IN_REVIEW, S.PROCESSING},
-        reason=REVIEW_TIMED_OUT,
-        message=message,
-        progress=None,
-        review_token=None,
+    return _settled(
+        dal.transition(
+            video_id,
+            S.FAILED,
+            only_from={S.IN_REVIEW, S.PROCESSING},
+            reason=REVIEW_TIMED_OUT,
+            message=message,
+            progress=None,
+            review_token=None,
+        )
     )
+
+
+# -- the per-user count of uploads in flight ------------------------------------------------------
+def _holding(item: VideoModel) -> VideoModel:
+    """The video (re-)entered the pipeline: it counts until it settles."""
+    in_flight.hold(item.owner_sub, item.video_id)
+    return item
+
+
+def _settled(item: VideoModel) -> VideoModel:
+    """The video is READY, REJECTED or FAILED: its place is given back (a repeat is a no-op)."""
+    in_flight.give_back(item.owner_sub, item.video_id)
+    return item

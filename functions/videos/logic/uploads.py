@@ -23,12 +23,16 @@ def _part_length(number: int, part_size: int, size_bytes: int) -> int:
     return min(part_size, size_bytes - (number - 1) * part_size)
 
 
-def upload_target(*, key: str, size_bytes: int | None, content_type: str, settings: Settings) -> UploadTarget:
+def check_size(size_bytes: int | None, settings: Settings) -> None:
     if size_bytes is not None and size_bytes > settings.max_upload_bytes:
         raise PayloadTooLarge(
             f"the file is {size_bytes} bytes; the limit is {settings.max_upload_bytes} bytes",
             code="upload_too_large",
         )
+
+
+def upload_target(*, key: str, size_bytes: int | None, content_type: str, settings: Settings) -> UploadTarget:
+    check_size(size_bytes, settings)
     s3 = client("s3")
     ttl = settings.upload_url_ttl_seconds
     if size_bytes is None or size_bytes < settings.multipart_threshold_bytes:

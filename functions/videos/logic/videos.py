@@ -13,7 +13,7 @@ from functions.shared.settings import get_settings
 from functions.videos.dal import videos as dal
 from functions.videos.dal.tables import VideoModel
 from functions.videos.logic import active_uploads, lifecycle, priority
-from functions.videos.logic.uploads import upload_target
+from functions.videos.logic.uploads import check_size, upload_target
 from functions.videos.models import (
     CreateVideoRequest,
     CreateVideoResponse,
@@ -72,22 +72,27 @@ def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVid
     authorize(principal, "videos:create")
     settings = get_settings()
     priority_class = priority.resolve(principal, request.priority_class)  # 403 without the plan
-    active_uploads.check_cap(principal.sub, settings)  # 429 past the per-user cap
     video_id = uuid.uuid4().hex
     key = upload_key(video_id, priority_class.upload_prefix)
     # Validate size limits before anything is written, so a refused request leaves nothing behind.
-    target = upload_target(
-        key=key, size_bytes=request.size_bytes, content_type=request.content_type, settings=settings
-    )
-    item = lifecycle.create_awaiting_upload(
-        video_id=video_id,
-        owner_sub=principal.sub,
-        title=request.title,
-        description=request.description,
-        tags=request.tags,
-        upload_key=key,
-        priority_class=priority_class.name,
-    )
+    check_size(request.size_bytes, settings)
+    active_uploads.take_place(principal.sub, video_id, settings)  # 429 past the per-user cap
+    try:
+        target = upload_target(
+            key=key, size_bytes=request.size_bytes, content_type=request.content_type, settings=settings
+        )
+        item = lifecycle.create_awaiting_upload(
+            video_id=video_id,
+            owner_sub=principal.sub,
+            title=request.title,
+            description=request.description,
+            tags=request.tags,
+            upload_key=key,
+            priority_class=priority_class.name,
+        )
+    except BaseException:
+        active_uploads.give_back_place(principal.sub, video_id)
+        raise
     return CreateVideoResponse(**to_view(item).model_dump(), upload=target)
 
 
