@@ -169,8 +169,13 @@ class EmbeddedStack:
         cdn_port: int = 0,
         directory: Path | None = None,
         overrides: dict[str, str] | None = None,
+        isolation: lambda_runtime.Isolation = "process",
     ):
+        """``isolation``: "process" (as Lambda: a pool of execution environments per function,
+        one request at a time each) or "inline" (handlers in this process: no isolation, for
+        code that must run here; infra/local/lambda_runtime.py)."""
         self.host = host
+        self.isolation = isolation
         self.moto_port = moto_port or free_port(host)
         self.api_port = api_port
         self.cdn_port = cdn_port
@@ -239,7 +244,8 @@ class EmbeddedStack:
         settings.update(self.overrides)
         per_function = {fn.name: settings for fn in spec.FUNCTIONS}
         self._apply_process_environment(res, settings)
-        lambda_runtime.configure(res, settings)  # each invocation: its function's environment only
+        # Each invocation: its function's environment only, in an execution environment of its own
+        lambda_runtime.configure(res, settings, isolation=self.isolation)
         reset_function_caches()
 
         provision.create_tables(self.client("dynamodb"), res)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import requests
 
 from functions.shared.settings import get_settings
 from infra import spec
+from infra.local import lambda_runtime
 from infra.local.emulator import EmbeddedStack
 from tests import scan_guard
 
@@ -59,6 +61,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture
+def in_process(stack: EmbeddedStack) -> Iterator[Callable[..., None]]:
+    """``in_process(*function_names)``: those functions run in this process until the test ends.
+
+    The stack runs every function in execution environments of its own (processes, as Lambda:
+    infra/local/lambda_runtime.py), out of ``monkeypatch``'s reach; a test that replaces a
+    function's code here, to inject a fault, names the functions that must see the change."""
+    with contextlib.ExitStack() as exits:
+        yield lambda *names: exits.enter_context(lambda_runtime.inline(*names))
 
 
 class Client:

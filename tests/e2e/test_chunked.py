@@ -42,9 +42,12 @@ def medium_clip(media_dir: Path) -> Path:
 
 
 def _wrap_encode(
-    monkeypatch: pytest.MonkeyPatch, before: Callable[[Any, list[Any]], None]
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
+    before: Callable[[Any, list[Any]], None],
 ) -> list[tuple[int, str]]:
     """Run ``before(chunk, rungs)`` ahead of every chunk encode; record every attempt (index, rungs)."""
+    in_process("pipeline-split", "pipeline-encode-chunk")  # the functions that encode chunks
     original = chunked_steps.encode_chunk
     calls: list[tuple[int, str]] = []
 
@@ -64,7 +67,11 @@ def _play(url: str) -> m3u8.M3U8:
 
 
 def test_long_video_is_playable_while_higher_rungs_are_pending_then_ready(
-    client: Client, stack: EmbeddedStack, long_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    stack: EmbeddedStack,
+    long_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     release = threading.Event()
 
@@ -72,7 +79,7 @@ def test_long_video_is_playable_while_higher_rungs_are_pending_then_ready(
         if any(r.name == "480p" for r in rungs):
             release.wait(timeout=120)  # the higher rung waits until the test has played the preview
 
-    calls = _wrap_encode(monkeypatch, hold_rest_pass)
+    calls = _wrap_encode(monkeypatch, in_process, hold_rest_pass)
     video_id = client.upload(long_clip, "long")
     try:
         video = client.wait(video_id, {"VIEWABLE", *TERMINAL}, timeout=180)
@@ -123,13 +130,16 @@ def test_long_video_is_playable_while_higher_rungs_are_pending_then_ready(
 
 
 def test_a_chunk_failing_after_its_retries_fails_the_video_and_removes_all_chunk_outputs(
-    client: Client, medium_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    medium_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     def chunk_one_of_the_rest_pass_keeps_failing(chunk: Any, rungs: list[Any]) -> None:
         if chunk.index == 1 and any(r.name == "480p" for r in rungs):
             raise TransientError("S3 slow down (injected)")
 
-    calls = _wrap_encode(monkeypatch, chunk_one_of_the_rest_pass_keeps_failing)
+    calls = _wrap_encode(monkeypatch, in_process, chunk_one_of_the_rest_pass_keeps_failing)
     video_id = client.upload(medium_clip, "chunk fails")
     video = client.wait(video_id, TERMINAL, timeout=240)
     assert video["status"] == "FAILED", video
@@ -142,7 +152,10 @@ def test_a_chunk_failing_after_its_retries_fails_the_video_and_removes_all_chunk
 
 
 def test_a_transient_chunk_failure_is_retried_and_the_video_still_reaches_ready(
-    client: Client, medium_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    medium_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     failed: list[int] = []
 
@@ -151,7 +164,7 @@ def test_a_transient_chunk_failure_is_retried_and_the_video_still_reaches_ready(
             failed.append(chunk.index)
             raise TransientError("connection reset (injected)")
 
-    calls = _wrap_encode(monkeypatch, chunk_two_fails_once)
+    calls = _wrap_encode(monkeypatch, in_process, chunk_two_fails_once)
     video_id = client.upload(medium_clip, "chunk retried")
     video = client.wait(video_id, TERMINAL, timeout=240)
     assert video["status"] == "READY", video
@@ -170,7 +183,10 @@ def _states_entered(client: Client, video_id: str) -> list[str]:
 
 
 def test_a_long_video_is_moderated_range_by_range_and_rejected_before_any_encoding(
-    client: Client, long_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    long_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     import functions.moderation.logic.saga_step as saga_step
     from functions.moderation.logic.classifier import FrameScore
@@ -179,8 +195,9 @@ def test_a_long_video_is_moderated_range_by_range_and_rejected_before_any_encodi
         def classify(self, frames: list[Any]) -> list[FrameScore]:
             return [FrameScore(t=f.t, labels={"explicit_nudity": 0.95}) for f in frames]
 
+    in_process("pipeline-moderate", "pipeline-moderate-range")
     monkeypatch.setattr(saga_step, "_classifier", lambda: Unsafe())
-    calls = _wrap_encode(monkeypatch, lambda chunk, rungs: None)
+    calls = _wrap_encode(monkeypatch, in_process, lambda chunk, rungs: None)
     video_id = client.upload(long_clip, "long and unsafe")
     video = client.wait(video_id, TERMINAL, timeout=240)
     assert video["status"] == "REJECTED", video

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,10 @@ class FixedClassifier:
         return [FrameScore(t=f.t, labels={self.label: self.score}) for f in frames]
 
 
-def _use_classifier(monkeypatch: pytest.MonkeyPatch, score: float) -> None:
+def _use_classifier(monkeypatch: pytest.MonkeyPatch, in_process: Callable[..., None], score: float) -> None:
     import functions.moderation.logic.saga_step as saga_step
+
+    in_process("pipeline-moderate", "pipeline-moderate-range")  # the functions that classify frames
 
     monkeypatch.setattr(saga_step, "_classifier", lambda: FixedClassifier("explicit_nudity", score))
 
@@ -79,9 +81,13 @@ def test_the_word_list_is_reloaded_without_a_restart(
 
 
 def test_unsafe_frames_reject_and_admins_see_the_evidence(
-    client: Client, admin: Client, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    admin: Client,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
-    _use_classifier(monkeypatch, 0.95)
+    _use_classifier(monkeypatch, in_process, 0.95)
     video_id = client.upload(small_clip, "frames")
     video = client.wait(video_id, SETTLED)
     assert video["status"] == "REJECTED"
@@ -93,9 +99,13 @@ def test_unsafe_frames_reject_and_admins_see_the_evidence(
 
 
 def test_grey_band_holds_for_review_then_approval_publishes(
-    client: Client, admin: Client, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    admin: Client,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
-    _use_classifier(monkeypatch, 0.7)
+    _use_classifier(monkeypatch, in_process, 0.7)
     video_id = client.upload(small_clip, "grey")
     held = client.wait(video_id, SETTLED)
     assert held["status"] == "IN_REVIEW"
@@ -115,9 +125,13 @@ def test_grey_band_holds_for_review_then_approval_publishes(
 
 
 def test_grey_band_rejected_by_an_admin_ends_rejected_with_outputs_removed(
-    client: Client, admin: Client, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    admin: Client,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
-    _use_classifier(monkeypatch, 0.7)
+    _use_classifier(monkeypatch, in_process, 0.7)
     video_id = client.upload(small_clip, "grey reject")
     assert client.wait(video_id, SETTLED)["status"] == "IN_REVIEW"
     assert client.objects_under(keys.output_prefix(video_id))  # encoded while waiting
@@ -138,8 +152,10 @@ def _holds_a_slot(client: Client, video_id: str) -> bool:
 
 
 @pytest.fixture
-def review_deadline_of_two_seconds() -> Iterator[None]:
-    """REVIEW_DEADLINE_SECONDS=2 for the functions (the starter reads it into each execution's input)."""
+def review_deadline_of_two_seconds(in_process: Callable[..., None]) -> Iterator[None]:
+    """REVIEW_DEADLINE_SECONDS=2 for the functions (the starter reads it into each execution's
+    input; run here, it sees this process's setting)."""
+    in_process("ingest-starter")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REVIEW_DEADLINE_SECONDS", "2")
         get_settings.cache_clear()
@@ -152,10 +168,11 @@ def test_a_held_video_whose_review_deadline_passes_ends_failed_review_timed_out(
     admin: Client,
     small_clip: Path,
     monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
     review_deadline_of_two_seconds: None,
 ) -> None:
     # Given a review deadline of 2 s
-    _use_classifier(monkeypatch, 0.7)
+    _use_classifier(monkeypatch, in_process, 0.7)
     # When a grey-band video is held and nobody decides
     video_id = client.upload(small_clip, "grey, nobody decides")
     video = client.wait(video_id, {"READY", "FAILED", "REJECTED"})
@@ -234,10 +251,14 @@ def _copy_rejected_unrelated_passes(client: Client, original: Path, media_dir: P
 
 
 def test_a_failing_moderation_step_ends_failed_and_retry_reaches_ready(
-    client: Client, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     import functions.moderation.handlers.handle_moderate as handler
 
+    in_process("pipeline-moderate")
     real = handler.moderate_step
     monkeypatch.setattr(
         handler, "moderate_step", lambda **kw: (_ for _ in ()).throw(RuntimeError("model crashed"))

@@ -17,6 +17,7 @@ import requests
 
 from functions.playback.signing import sign_url
 from functions.shared import keys
+from infra import spec
 from infra.local.emulator import EmbeddedStack
 from tests.conftest import make_clip
 from tests.e2e.conftest import Client
@@ -266,10 +267,12 @@ def test_a_failure_in_each_step_ends_failed_with_no_outputs_left(
     client: Client,
     small_clip: Path,
     monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     import importlib
 
     handler_module = importlib.import_module(module)
+    in_process(*(fn.name for fn in spec.FUNCTIONS if fn.module == module))
     original = getattr(handler_module, attribute)
     if attribute == "publish":
         # Publishing is the last step: fail before it marks READY (after would be a success).
@@ -289,10 +292,15 @@ def test_a_failure_in_each_step_ends_failed_with_no_outputs_left(
 
 
 def test_an_aborted_execution_is_marked_failed_by_the_safety_net(
-    client: Client, stack: EmbeddedStack, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    stack: EmbeddedStack,
+    small_clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     import functions.pipeline.handlers.handle_probe as probe_handler
 
+    in_process("pipeline-probe")
     original = probe_handler.probe_step
     probing = threading.Event()
 

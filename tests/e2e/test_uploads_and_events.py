@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,11 @@ def _received(stack: EmbeddedStack, url: str, video_id: str, timeout: float = 30
 
 
 def test_ready_and_failed_videos_emit_domain_events(
-    stack: EmbeddedStack, client: Client, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmbeddedStack,
+    client: Client,
+    media_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_process: Callable[..., None],
 ) -> None:
     queue = _event_queue(stack)
     # A good clip -> video.ready with its renditions
@@ -89,6 +94,8 @@ def test_ready_and_failed_videos_emit_domain_events(
     assert ready["detail"]["renditions"][0]["playlist_key"].endswith("index.m3u8")
     # A broken transcode -> video.failed with the reason
     import functions.pipeline.handlers.handle_transcode as transcode_handler
+
+    in_process("pipeline-transcode")
 
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("encoder exploded")
