@@ -1,8 +1,27 @@
 """Sensitive words in a video's title, description and tags (Aho-Corasick over normalised text).
 
-Matching happens in a normalised space: ``NFKC`` folds compatibility forms (full-width letters,
-ligatures, circled letters) onto their plain letters and ``casefold`` removes case (including
-"ß" -> "ss"); runs of whitespace become one space. Terms and texts go through the same function.
+Matching happens in a normalised space, built by :func:`fold_for_matching` for the word list and
+the checked text alike (the stored text keeps what the user typed). Each character, with the
+combining marks that follow it, is:
+
+1. decomposed (``NFKD``): full-width, mathematical, circled letters and ligatures become plain
+   letters, accented letters a base letter and marks;
+2. stripped of what a reader does not see: format characters (category ``Cf``: zero-width
+   space, soft hyphen, word joiner, bidi controls, tag characters), control characters (``Cc``,
+   whitespace aside), the Hangul fillers, and combining marks of no script of their own
+   (``Mn`` of the Inherited script: accents, overlays such as U+0336 and U+0338, "zalgo"
+   stacks, variation selectors) and enclosing marks (``Me``). Marks that spell a script's
+   letters are kept (Devanagari vowel signs, Thai tone marks, Hebrew points, kana voicing);
+3. folded onto ASCII where the Unicode confusables table (UTS #39, from the
+   ``confusable-homoglyphs`` package) says a letter looks like an ASCII letter or digit:
+   Cyrillic small o (U+043E), Greek alpha (U+03B1), Latin small capital O (U+1D0F)... ASCII
+   itself is never folded (UTS #39 would read "com" as "corn"), nor are scripts written
+   without spaces;
+4. casefolded ("ß" -> "ss") and recomposed (``NFC``, so a Hangul syllable stays one character);
+   runs of whitespace become one space.
+
+Each character of the normalised text remembers the span of the original it came from, so a
+match reports where the term is in the text as typed (:meth:`SensitiveWords.matches`).
 
 Terms written in a script that separates words with spaces (Latin, Cyrillic, Greek, ...) match
 whole words only: the characters just before and after the match must not be letters or digits
@@ -24,13 +43,16 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import ahocorasick
 from aws_lambda_powertools.utilities.parameters import get_app_config
+from confusable_homoglyphs.categories import alias as unicode_script
+from confusable_homoglyphs.confusables import confusables_data
 
 from functions.moderation.logic.verdict import CheckResult, Finding
 from functions.shared.settings import Settings
@@ -64,14 +86,6 @@ _CONTINUOUS_SCRIPT_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
-def normalise(text: str) -> str:
-    """The matching form of ``text``: NFKC, casefolded, whitespace runs collapsed to one space."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    # casefold can produce sequences NFKC would compose differently; a second NFKC settles them.
-    folded = unicodedata.normalize("NFKC", folded)
-    return _WHITESPACE.sub(" ", folded).strip()
-
-
 def is_continuous_script(char: str) -> bool:
     cp = ord(char)
     return any(lo <= cp <= hi for lo, hi in _CONTINUOUS_SCRIPT_RANGES)
@@ -80,6 +94,131 @@ def is_continuous_script(char: str) -> bool:
 def _is_word_char(char: str) -> bool:
     """A letter or digit of a script that separates words with spaces."""
     return char.isalnum() and not is_continuous_script(char)
+
+
+# Invisible and not format characters (Default_Ignorable_Code_Point in Unicode's
+# DerivedCoreProperties): the Hangul fillers, Khmer inherent vowels, Mongolian variation selectors.
+_IGNORABLE = frozenset(
+    map(chr, (0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0))
+)
+# Inherited-script marks that spell a letter: か + U+3099 is が, another word.
+_SPELLING_MARKS = frozenset("\u3099\u309a")
+# Hangul vowel and final consonant jamo typed as separate characters join the syllable before.
+_JAMO_CONTINUATION = ((0x1161, 0x11FF), (0xD7B0, 0xD7FF))
+
+
+def _confusable_to_ascii() -> dict[str, str]:
+    """Each non-ASCII character that the Unicode confusables table maps onto ASCII letters or
+    digits -> those (casefolded).
+
+    The package's data is the table's pairs in both directions (Cyrillic "a" lists its
+    prototype, Latin "a"; Latin "a" lists everything that maps to it). A character that is a
+    source in the table lists exactly one entry, its prototype; no ASCII letter or digit is a
+    source of a non-ASCII prototype (tests check it on the data), so a single ASCII entry is
+    the prototype.
+    """
+    table: dict[str, str] = {}
+    for char, entries in confusables_data.items():
+        char = char.replace("\u200e", "")  # the package brackets right-to-left text with LRMs
+        if len(char) != 1 or char.isascii() or is_continuous_script(char) or len(entries) != 1:
+            continue
+        target = entries[0]["c"].replace("\u200e", "")
+        if target.isascii() and target.isalnum():  # not "ß", whose casefold is ASCII
+            table[char] = target.casefold()
+    return table
+
+
+_CONFUSABLE_TO_ASCII = _confusable_to_ascii()
+
+
+def _is_invisible(char: str) -> bool:
+    category = unicodedata.category(char)
+    if category in ("Cf", "Cc") or char in _IGNORABLE:
+        return True
+    if category == "Me":  # enclosing marks (U+20DD circle, U+0489 "zalgo" rays) spell nothing
+        return True
+    return category == "Mn" and char not in _SPELLING_MARKS and unicode_script(char) == "INHERITED"
+
+
+def _strip(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not _is_invisible(c))
+
+
+def _fold_letter(char: str) -> str:
+    lower = char.casefold()
+    if lower in _CONFUSABLE_TO_ASCII:
+        return _CONFUSABLE_TO_ASCII[lower]
+    if char in _CONFUSABLE_TO_ASCII:  # a capital whose small letter looks like none (Cyrillic VE)
+        return _CONFUSABLE_TO_ASCII[char]
+    return lower
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_cluster(cluster: str) -> str:
+    """One character and the marks after it, in the matching space ("" when invisible)."""
+    if cluster.isspace():
+        return " "
+    folded = "".join(map(_fold_letter, _strip(cluster)))
+    # casefold can produce what NFKD decomposes again (and marks to drop); NFC recomposes
+    # Hangul syllables and the marks that were kept.
+    return unicodedata.normalize("NFC", _strip(folded))
+
+
+def _continues_cluster(char: str) -> bool:
+    """A combining character: it belongs with the character before it."""
+    if char.isascii():
+        return False
+    first = unicodedata.normalize("NFKD", char)[:1]  # half-width ﾞ decomposes to U+3099
+    if unicodedata.combining(first) or unicodedata.category(first).startswith("M"):
+        return True
+    return any(lo <= ord(char) <= hi for lo, hi in _JAMO_CONTINUATION)
+
+
+def _clusters(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for i in range(1, len(text)):
+        if not _continues_cluster(text[i]):
+            yield start, i
+            start = i
+    if text:
+        yield start, len(text)
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """A text in the matching space: ``text[i]`` came from ``original[starts[i]:ends[i]]``."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of ``text[start:end]`` (end exclusive, ``start < end``)."""
+        return self.starts[start], self.ends[end - 1]
+
+
+def fold_for_matching(text: str) -> FoldedText:
+    """``text`` in the matching space (see the module's docstring), mapped back to the original."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in _clusters(text):
+        for char in _fold_cluster(text[start:end]):
+            if char == " " and (not out or out[-1] == " "):
+                continue  # leading spaces, and runs of spaces, become nothing and one space
+            out.append(char)
+            starts.append(start)
+            ends.append(end)
+    if out and out[-1] == " ":
+        del out[-1], starts[-1], ends[-1]
+    return FoldedText("".join(out), tuple(starts), tuple(ends))
+
+
+def normalize_for_matching(text: str) -> str:
+    """The matching form of ``text``: what terms and checked texts are compared in."""
+    if text.isascii() and text.isprintable():
+        return _WHITESPACE.sub(" ", text.lower()).strip()  # the common case, same result
+    return fold_for_matching(text).text
 
 
 @dataclass(frozen=True)
@@ -94,7 +233,7 @@ class WordList:
         for term in terms:
             if not isinstance(term, str):
                 raise TypeError(f"a term must be a string, not {type(term).__name__}")
-            norm = normalise(term)
+            norm = normalize_for_matching(term)
             if norm:
                 seen.setdefault(norm, None)
         return cls(tuple(seen))
@@ -136,21 +275,34 @@ class SensitiveWords:
 
     def find(self, text: str) -> list[str]:
         """The (normalised) terms found in ``text``, each once, in order of first appearance."""
+        return list(dict.fromkeys(match.term for match in self.matches(text)))
+
+    def matches(self, text: str) -> list[Match]:
+        """Every occurrence of a term in ``text``, with its span in ``text`` as typed: from its
+        first character to its last, the marks and invisible characters inside it included."""
         if self._automaton is None or not text:
             return []
-        norm = normalise(text)
-        found: dict[str, None] = {}
+        folded = fold_for_matching(text)
+        norm = folded.text
+        found: list[Match] = []
         for end, (term, substring) in self._automaton.iter(norm):
-            if term in found:
-                continue
             start = end - len(term) + 1
             if not substring:
                 if start > 0 and _is_word_char(norm[start - 1]) and _is_word_char(term[0]):
                     continue
                 if end + 1 < len(norm) and _is_word_char(norm[end + 1]) and _is_word_char(term[-1]):
                     continue
-            found[term] = None
-        return list(found)
+            found.append(Match(term, *folded.span(start, end + 1)))
+        return found
+
+
+@dataclass(frozen=True)
+class Match:
+    """A listed term (normalised) found in ``text[start:end]`` of the text as typed."""
+
+    term: str
+    start: int
+    end: int
 
 
 def check_text(title: str, description: str, tags: Sequence[str], words: SensitiveWords) -> CheckResult:
