@@ -193,3 +193,17 @@ def test_confusables_come_from_the_package_data_and_fold_only_onto_ascii() -> No
     # A Hangul syllable is matched whole: a term is not found inside a longer syllable
     assert SensitiveWords.from_terms(["시바"]).find("시발") == []
     assert unicodedata.is_normalized("NFC", normalize_for_matching("시발"))
+
+
+def test_the_ascii_fast_path_folds_as_the_general_one() -> None:
+    # Every ASCII character, alone and between letters and spaces, and runs of them
+    samples = [chr(c) for c in range(128)]
+    samples += [f"  a{c}b {c}{c} C{c}\t" for c in samples] + ["".join(samples), "".join(reversed(samples))]
+    for sample in samples:
+        assert text._fold_ascii(sample) == text._fold_clusters(sample), repr(sample)
+
+
+def test_the_matching_form_is_the_folded_text() -> None:
+    ascii_samples = ["".join(map(chr, range(128))), " \t a\x00b \x1f c\x7f "]
+    for sample in [*EVASIONS.values(), *ORDINARY.values(), *ascii_samples, " \u00a0\u0301x\t\u0308 \u3000"]:
+        assert normalize_for_matching(sample) == fold_for_matching(sample).text, repr(sample)
