@@ -227,7 +227,7 @@ def _fold_clusters(text: str) -> FoldedText:
 
 
 def _fold_ascii(text: str) -> FoldedText:
-    """What :func:`_fold_clusters` makes of ASCII, a run at a time (most texts, ten times faster):
+    """What :func:`_fold_clusters` makes of ASCII (most texts), a run at a time rather than a character:
     letters lowercased, control characters dropped, whitespace runs one space."""
     parts: list[str] = []
     starts: list[int] = []
