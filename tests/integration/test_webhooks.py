@@ -23,6 +23,18 @@ from infra.local.emulator import reset_function_caches
 from infra.local.http_front import build_event, match_route
 from infra.local.lambda_runtime import invoke
 from tests.integration.conftest import Account, ApiCall, sqs_event
+from tests.integration.webhook_network import (
+    HOST,
+    LOOPBACK,
+    PUBLIC_A,
+    FakeNetwork,
+    client_trust,
+    network,
+    tls_receiver,
+    webhook_ca,
+)
+
+__all__ = ["client_trust", "network", "webhook_ca"]  # fixtures used by name
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -112,6 +124,17 @@ def local_delivery(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     # Generous enough that a loaded CI machine never times out a healthy local receiver.
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
     monkeypatch.setattr(dispatch_logic, "BACKOFF_FACTOR_S", 0.01)
+    reset_function_caches()
+
+
+@pytest.fixture
+def public_delivery(account: Account, monkeypatch: pytest.MonkeyPatch, client_trust: Any) -> None:
+    """The AWS setting (https only, public addresses only), trusting the test CA, fast backoff."""
+    monkeypatch.setenv("WEBHOOK_ALLOW_HTTP", "false")
+    monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
+    monkeypatch.setattr(dispatch_logic, "BACKOFF_FACTOR_S", 0.01)
+    monkeypatch.setattr(dispatch_logic, "TLS_CONTEXT", client_trust, raising=False)
     reset_function_caches()
 
 
@@ -507,6 +530,30 @@ def test_an_unreachable_subscriber_is_recorded_failed_after_max_attempts(
     assert record["response_status"] is None
     assert record["error"].startswith("NewConnectionError: "), record
     assert "Connection refused" in record["error"]
+
+
+def test_a_name_that_rebinds_to_loopback_gets_one_delivery_to_its_public_address_and_no_more(
+    api: ApiCall, public_delivery: None, network: FakeNetwork, webhook_ca: Any
+) -> None:
+    # Given an https webhook whose name answers a public address once, then 127.0.0.1, and a
+    # subscriber (reached at the public address) that fails the first POST
+    with tls_receiver(webhook_ca, HOST) as subscriber:
+        subscriber.script = [500]
+        network.answers = [[PUBLIC_A], [LOOPBACK]]
+        network.routes[(PUBLIC_A, subscriber.port)] = (LOOPBACK, subscriber.port)
+        webhook_id = register(api, f"https://{HOST}:{subscriber.port}/hook")["id"]
+
+        # When an event is dispatched
+        assert dispatch(ready()) == {"batchItemFailures": []}
+
+    # Then the one POST went to the checked public address, by name (SNI and Host), the retry's
+    # fresh lookup was refused, and nothing ever connected to loopback
+    assert network.connected_to(subscriber.port) == [PUBLIC_A]
+    [seen] = subscriber.requests
+    assert (seen.sni, seen.host) == (HOST, f"{HOST}:{subscriber.port}")
+    [record] = deliveries(api, webhook_id)
+    assert (record["status"], record["attempts"], record["response_status"]) == ("failed", 1, 500)
+    assert record["error"] == f"destination refused: {HOST} resolves to a non-public address"
 
 
 def test_the_same_message_processed_twice_is_delivered_once(

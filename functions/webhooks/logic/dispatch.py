@@ -11,17 +11,17 @@ in the dead-letter queue.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import HTTPError, MaxRetryError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from functions.shared.aws import client
@@ -30,8 +30,9 @@ from functions.shared.observability import logger
 from functions.shared.settings import Settings, get_settings
 from functions.shared.threads import ContextThreadPoolExecutor
 from functions.webhooks.dal import webhooks as dal
-from functions.webhooks.logic.destinations import destination_refusal
+from functions.webhooks.logic.destinations import DestinationRefused, Unresolvable, checked_addresses
 from functions.webhooks.logic.signing import sign
+from functions.webhooks.logic.transport import post_pinned
 from functions.webhooks.models import ALL_EVENT_TYPES, DeliveryStatus
 
 # urllib3's backoff sleeps 0, 2f, 4f, 8f ... seconds (f: the factor) between attempts, capped.
@@ -44,6 +45,9 @@ IDEMPOTENCY_EXPIRY_S = 24 * 3600  # longer than SQS keeps redelivering one messa
 MAX_ERROR_CHARS = 300
 USER_AGENT = "vod-webhooks/1.0"
 _EVENT_TYPES = frozenset(e.value for e in ALL_EVENT_TYPES)
+# What verifies subscribers' certificates; None: the system's trust store. Read at call time:
+# tests trust their own CA.
+TLS_CONTEXT: ssl.SSLContext | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,13 @@ def post_signed(
     policy: RetryPolicy,
     allow_http: bool,
 ) -> DeliveryOutcome:
-    """POST ``body`` to ``url`` signed with ``secret``; retry connection errors, 429 and 5xx."""
+    """POST ``body`` to ``url`` signed with ``secret``; retry connection errors, 429 and 5xx.
+
+    Every attempt resolves the host once, checks every address it got and connects to one of
+    exactly those (DNS rebinding: a name may answer differently from one lookup to the next);
+    ``allow_http`` (the embedded mode) also admits internal addresses, such as its receivers on
+    127.0.0.1. A refusal ends the delivery: it is an answer about where the URL leads now.
+    """
     started = time.monotonic()
 
     def outcome(
@@ -153,42 +163,47 @@ def post_signed(
             status.value, attempts, code, _short(error) if error else None, elapsed, now_iso()
         )
 
-    refusal = destination_refusal(url, allow_http=allow_http)
-    if refusal:
-        return outcome(DeliveryStatus.FAILED, 0, None, f"destination refused: {refusal}")
     signed = {
         **headers,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Signature": sign(secret, int(time.time()), body),
     }
-    with requests.Session() as session:
-        session.trust_env = False  # no proxies or .netrc credentials from the environment
-        adapter = HTTPAdapter(max_retries=policy.retry())
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+    retry = policy.retry()
+    attempts = 0  # POSTs sent, or tried and failed on the way
+    last: BaseHTTPResponse | None = None  # the last answer, if any attempt got one
+    while True:
+        response: BaseHTTPResponse | None = None
+        error: Exception | None = None
         try:
-            response = session.post(
-                url,
-                data=body,
-                headers=signed,
-                timeout=(policy.timeout_s, policy.timeout_s),
-                allow_redirects=False,
-                stream=True,  # the answer's body is not needed: do not download it
-            )
-        except requests.RequestException as exc:
-            exhausted = isinstance(exc.args[0] if exc.args else None, MaxRetryError)
-            attempts = policy.max_attempts if exhausted else 1
-            reason = exc.args[0].reason if exhausted else exc
-            return outcome(DeliveryStatus.FAILED, attempts, None, f"{type(reason).__name__}: {reason}")
-        with response:
-            history = getattr(response.raw.retries, "history", ()) or ()
-            attempts = len(history) + 1
-            if 200 <= response.status_code < 300:
-                return outcome(DeliveryStatus.DELIVERED, attempts, response.status_code, None)
-            return outcome(
-                DeliveryStatus.FAILED, attempts, response.status_code, f"HTTP {response.status_code}"
-            )
+            addresses = checked_addresses(url, allow_internal=allow_http)
+        except DestinationRefused as exc:
+            code = last.status if last is not None else None
+            return outcome(DeliveryStatus.FAILED, attempts, code, f"destination refused: {exc}")
+        except Unresolvable as exc:
+            attempts += 1
+            error = exc
+        else:
+            attempts += 1
+            try:
+                response = post_pinned(
+                    url, addresses, body=body, headers=signed, timeout_s=policy.timeout_s, tls=TLS_CONTEXT
+                )
+            except HTTPError as exc:
+                error = exc
+        if response is not None:
+            last = response
+            if not retry.is_retry("POST", response.status, bool(response.headers.get("Retry-After"))):
+                status = DeliveryStatus.DELIVERED if 200 <= response.status < 300 else DeliveryStatus.FAILED
+                reason = None if status is DeliveryStatus.DELIVERED else f"HTTP {response.status}"
+                return outcome(status, attempts, response.status, reason)
+        try:
+            retry = retry.increment("POST", url, response=response, error=error)
+        except MaxRetryError:
+            if response is not None:  # the last 5xx/429 is the answer
+                return outcome(DeliveryStatus.FAILED, attempts, response.status, f"HTTP {response.status}")
+            return outcome(DeliveryStatus.FAILED, attempts, None, f"{type(error).__name__}: {error}")
+        retry.sleep(response)
 
 
 _IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_EXPIRY_S, raise_on_no_idempotency_key=True)
