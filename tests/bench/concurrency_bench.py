@@ -214,7 +214,52 @@ def measure(tree: Path = ROOT, *, switch_interval_s: float = 0.005, **kwargs: An
     return {"switch_interval_s": switch_interval_s, **result}
 
 
+SECTION = "concurrency"
+BASELINE_COMMIT = "a31dd87"  # the last commit before execution environments (issue 12, point 2)
+SWITCH_INTERVALS_S = (0.005, 1e-5)  # CPython's default, and one that makes a race show
+
+
+@contextmanager
+def baseline_tree() -> Iterator[Path | None]:
+    """A temporary worktree of ``BASELINE_COMMIT``, or None where the history lacks it."""
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE_COMMIT}^{{commit}}"], capture_output=True
+    )
+    if known.returncode != 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="concurrency-bench-before-") as tmp:
+        tree = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), BASELINE_COMMIT],
+            check=True,
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def bench_section() -> dict[str, Any]:
+    """Before (``BASELINE_COMMIT``) and after, measured the same way in this run, one at a time."""
+    runs: list[dict[str, Any]] = []
+    with baseline_tree() as before:
+        for interval in SWITCH_INTERVALS_S:
+            if before is not None:
+                runs.append({"code": BASELINE_COMMIT, **measure(before, switch_interval_s=interval)})
+            runs.append({"code": "this", **measure(ROOT, switch_interval_s=interval)})
+    return {"users": USERS, "admins": ADMINS, "seconds_per_run": DURATION_S, "runs": runs}
+
+
 def failures(result: dict[str, Any]) -> list[str]:
+    """What is wrong with one run; for a section, with this code's runs (the before may leak)."""
+    if "runs" in result:
+        return [
+            f"{run['switch_interval_s']}: {problem}"
+            for run in result["runs"]
+            if run["code"] == "this"
+            for problem in failures(run)
+        ]
     return [
         f"{name}: {result[name]}" for name in ("cross_user_answers", "spurious_401", "errors") if result[name]
     ]

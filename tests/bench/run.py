@@ -193,7 +193,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument(
-        "--only", choices=["pipeline", "sizes", "model", "chunked", "catalog", "imports"], default=None
+        "--only",
+        choices=["pipeline", "sizes", "model", "chunked", "catalog", "imports", "concurrency"],
+        default=None,
     )
     parser.add_argument("--imports-before", type=Path, help="a checkout to measure imports alongside")
     args = parser.parse_args()
@@ -229,6 +231,10 @@ def main() -> int:
         from tests.bench.catalog_bench import bench_catalog
 
         results["catalog"] = bench_catalog()
+    if args.only in (None, "concurrency"):
+        from tests.bench import concurrency_bench
+
+        results[concurrency_bench.SECTION] = concurrency_bench.bench_section()
     if args.only in (None, "imports"):
         # Last: a loaded machine inflates import times more than anything else measured here.
         from tests.bench import import_bench
@@ -266,6 +272,12 @@ def main() -> int:
 
         if not within_budget(results["catalog"]):
             print("catalog: a request made more DynamoDB calls than its budget", file=sys.stderr)
+            failed = True
+    if args.only in (None, "concurrency"):
+        from tests.bench import concurrency_bench
+
+        for problem in concurrency_bench.failures(results[concurrency_bench.SECTION]):
+            print(f"concurrency: {problem}", file=sys.stderr)
             failed = True
     if args.only in (None, "imports"):
         from tests.bench import import_bench
