@@ -1,8 +1,8 @@
 """Secrets the functions read at run time, each cached in the execution environment.
 
-The CloudFront signing key signs playback URLs (functions/playback) and, unless a key of its own
-is configured, keys the catalog's listing cursors (functions/catalog/logic/cursor.py): one read
-and one cache for both.
+The CloudFront signing key signs playback URLs (functions/playback); the catalog's listing
+cursors have an HMAC key of their own (functions/catalog/logic/cursor.py), so that neither secret
+can stand in for the other and each is granted only where it is used.
 """
 
 from __future__ import annotations
@@ -20,4 +20,12 @@ def cloudfront_private_key() -> str:
     from aws_lambda_powertools.utilities import parameters
 
     secret = get_settings().cloudfront_private_key_secret
+    return str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
+
+
+def catalog_cursor_key() -> str:
+    """The catalog cursors' HMAC key (a generated Secrets Manager secret, cached)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = get_settings().catalog_cursor_secret
     return str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))

@@ -86,6 +86,7 @@ class Settings(BaseModel):
     cdn_base_url: ClassVar[Resource] = Resource()
     cloudfront_key_pair_id: ClassVar[Resource] = Resource()
     cloudfront_private_key_secret: ClassVar[Resource] = Resource()
+    catalog_cursor_secret: ClassVar[Resource] = Resource()
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
 

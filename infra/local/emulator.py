@@ -6,9 +6,9 @@ state machine runs the real ASL files through moto's Step Functions interpreter.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import secrets
 import shutil
 import socket
 import threading
@@ -20,8 +20,9 @@ import boto3
 import requests
 from botocore.config import Config
 
+from functions.videos.models import TERMINAL, VideoStatus
 from infra import spec
-from infra.local import lambda_runtime, moto_patches, provision, py311
+from infra.local import lambda_runtime, moto_patches, persist, provision, py311
 from infra.local.edge import LocalEdge
 from infra.local.http_front import ApiFront
 from infra.local.keys import CloudFrontKeys, LocalIssuer, state_dir
@@ -39,6 +40,10 @@ BASE_ENV = {
 
 
 WATCH_INTERVAL_S = 2.0
+
+# The statuses of a video with an execution running (or about to): none survives a restart.
+_IN_FLIGHT = frozenset(VideoStatus) - TERMINAL - {VideoStatus.AWAITING_UPLOAD}
+_PIPELINE = "media-pipeline"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -62,13 +67,9 @@ def local_function_settings(work_dir: Path, directory: Path) -> dict[str, str]:
     words = directory / "sensitive-words.txt"
     if not words.exists():
         words.write_text(DEFAULT_WORD_LIST)
-    # The catalog's cursor-signing key: generated once per state directory (cursors survive restarts).
-    cursor_key = directory / "catalog-cursor.key"
-    if not cursor_key.exists():
-        cursor_key.write_text(secrets.token_urlsafe(32))
-        cursor_key.chmod(0o600)
+    # The catalog's cursor key is its own secret, created by provision.create_secret as CDK
+    # generates it on AWS.
     return {
-        "CATALOG_CURSOR_KEY": cursor_key.read_text().strip(),
         "FFMPEG_PATH": shutil.which("ffmpeg") or "ffmpeg",
         "FFPROBE_PATH": shutil.which("ffprobe") or "ffprobe",
         "WORK_DIR": str(work_dir),
@@ -170,11 +171,20 @@ class EmbeddedStack:
         directory: Path | None = None,
         overrides: dict[str, str] | None = None,
         isolation: lambda_runtime.Isolation = "process",
+        persistent: bool = True,
     ):
         """``isolation``: "process" (as Lambda: a pool of execution environments per function,
         one request at a time each) or "inline" (handlers in this process: no isolation, for
-        code that must run here; infra/local/lambda_runtime.py)."""
+        code that must run here; infra/local/lambda_runtime.py). ``persistent``: keep the tables,
+        objects and generated secrets in the state directory's data/ and start from them
+        (infra/local/persist.py); False starts empty and writes nothing there."""
         self.host = host
+        self.persistent = persistent
+        self.persister: persist.Persister | None = None
+        self.restored = persist.Restored()
+        self.recovered: list[str] = []  # videos the previous run left in flight, now FAILED
+        self.removed_work: list[str] = []  # work folders the previous run left behind
+        self._lock: persist.StateLock | None = None
         self.isolation = isolation
         self.moto_port = moto_port or free_port(host)
         self.api_port = api_port
@@ -211,7 +221,11 @@ class EmbeddedStack:
     def start(self) -> EmbeddedStack:
         from moto.server import ThreadedMotoServer
 
+        # One stack per state directory; holding the lock, the work folders are nobody's any more
+        # (a killed stack's transcodes left theirs behind).
+        self._lock = persist.StateLock(self.directory).acquire()
         work_dir = self.directory / "work"
+        self.removed_work = persist.clean_work_dir(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(BASE_ENV)
         os.environ["AWS_ENDPOINT_URL"] = self.moto_url
@@ -260,8 +274,21 @@ class EmbeddedStack:
         for fn in spec.FUNCTIONS:
             lambda_runtime.register(fn)
         self.state_machines = provision.create_state_machines(self.client("stepfunctions"))
+        if self.persistent:  # the data back before anything can react to it or serve it
+            self.persister = persist.Persister(
+                self.directory / "data",
+                tables=provision.table_names(res).values(),
+                buckets=(res.upload_bucket, res.media_bucket),
+                account=provision.ACCOUNT,
+                region=provision.REGION,
+                regenerated_secrets=(res.cloudfront_private_key_secret,),  # from the key file
+            )
+            self.restored = self.persister.restore()
         provision.create_event_source_mappings(lam, self.queues)
         provision.create_notifications(s3, res, self.queues)
+        self.recovered = self._recover(res)
+        if self.persister:
+            self.persister.start()
 
         self.api = ApiFront(self.issuer, host=self.host, port=self.api_port)
         self.api.start()
@@ -328,22 +355,57 @@ class EmbeddedStack:
                             continue
                         seen.add(execution["executionArn"])
                         detail = sfn.describe_execution(executionArn=execution["executionArn"])
-                        event: dict[str, Any] = {
-                            "version": "0",
-                            "source": "aws.states",
-                            "detail-type": "Step Functions Execution Status Change",
-                            "detail": {
-                                "executionArn": detail["executionArn"],
-                                "stateMachineArn": arn,
-                                "name": detail["name"],
-                                "status": detail["status"],
-                                "input": detail.get("input"),
-                                "error": detail.get("error"),
-                                "cause": detail.get("cause"),
-                            },
-                        }
+                        event = _status_change_event(arn, detail)
                         if event["detail"]["status"] in pattern["detail"]["status"]:
                             lambda_runtime.invoke(spec.FUNCTIONS_BY_NAME[rule.target], event)
+
+    def _recover(self, res: spec.Resources) -> list[str]:
+        """Settle what the previous run left unfinished: its executions and queued messages died
+        with it (they are not kept).
+
+        A video it left in flight (UPLOADED, PROCESSING, VIEWABLE, IN_REVIEW) has no execution
+        any more: Step Functions would have announced the execution ABORTED, so its status-change
+        event is played to the safety-net rule's target, as the watcher plays every other. The
+        safety net does what it does on AWS: the lifecycle's ``record_failure`` (FAILED,
+        ``execution_aborted``, so ``POST /v1/videos/{id}/retry`` re-runs it from the stored
+        upload), the pipeline slot given back, partial outputs deleted, ``video.failed`` sent.
+        A held review fails too: its task token died with the execution, so no decision could
+        reach it; a retry runs the checks again and holds it afresh.
+
+        A video still AWAITING_UPLOAD whose upload the snapshot holds lost its S3 event (the
+        upload landed, the starter had not run): the event is sent again, as S3 would redeliver
+        it, and the starter takes it from there. Returns the ids of the videos failed."""
+        videos = self.restored.items.get(res.videos_table, [])
+        uploads = self.restored.keys.get(res.upload_bucket, set())
+        failed = []
+        for item in videos:
+            status = item.get("status", {}).get("S")
+            video_id = item.get("video_id", {}).get("S")
+            if status == VideoStatus.AWAITING_UPLOAD and item.get("upload_key", {}).get("S") in uploads:
+                assert self.persister is not None
+                self.persister.announce_created(res.upload_bucket, item["upload_key"]["S"])
+            if status not in _IN_FLIGHT or not video_id:
+                continue
+            for rule in spec.EXECUTION_RULES:
+                if rule.state_machine != _PIPELINE or "ABORTED" not in rule.statuses:
+                    continue
+                arn = self.state_machines[rule.state_machine]
+                name = item.get("execution_name", {}).get("S") or video_id
+                detail = {
+                    "executionArn": f"{arn.replace(':stateMachine:', ':execution:')}:{name}",
+                    "name": name,
+                    "status": "ABORTED",
+                    "input": json.dumps({"video_id": video_id}),
+                    "cause": "the embedded stack stopped while the execution ran",
+                }
+                _, errored = lambda_runtime.invoke(
+                    spec.FUNCTIONS_BY_NAME[rule.target], _status_change_event(arn, detail)
+                )
+                if errored:
+                    logging.getLogger(__name__).error("could not settle interrupted video %s", video_id)
+                else:
+                    failed.append(video_id)
+        return failed
 
     def stop(self) -> None:
         self._stop.set()
@@ -356,8 +418,12 @@ class EmbeddedStack:
             self._watcher.join(timeout=5)
         if self._stream_thread:
             self._stream_thread.join(timeout=5)
+        if self.persister:
+            self.persister.stop()  # what changed since the last snapshot
         if self._server:
             self._server.stop()
+        if self._lock:
+            self._lock.release()
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()
@@ -378,6 +444,24 @@ class EmbeddedStack:
                 return item
             time.sleep(0.2)
         raise TimeoutError(f"video {video_id} did not reach {statuses} in {timeout}s")
+
+
+def _status_change_event(state_machine_arn: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """EventBridge's ``aws.states`` event for an execution (``detail``: DescribeExecution's fields)."""
+    return {
+        "version": "0",
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": detail["executionArn"],
+            "stateMachineArn": state_machine_arn,
+            "name": detail["name"],
+            "status": detail["status"],
+            "input": detail.get("input"),
+            "error": detail.get("error"),
+            "cause": detail.get("cause"),
+        },
+    }
 
 
 def _verifier(keys: CloudFrontKeys) -> Any:

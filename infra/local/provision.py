@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from secrets import token_urlsafe
 from typing import Any
 
 from infra import spec
@@ -27,6 +28,7 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         cdn_base_url=cdn_base_url,
         cloudfront_key_pair_id=key_pair_id,
         cloudfront_private_key_secret="vod/cloudfront-private-key",  # noqa: S106 - a secret name
+        catalog_cursor_secret="vod/catalog-cursor-key",  # noqa: S106 - a secret name
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
     )
@@ -206,3 +208,5 @@ def create_bus_rules(events: Any, res: spec.Resources, queues: dict[str, LocalQu
 
 def create_secret(secrets: Any, res: spec.Resources, private_key_pem: str) -> None:
     secrets.create_secret(Name=res.cloudfront_private_key_secret, SecretString=private_key_pem)
+    # As CDK's generated secret: random, never in the template (infra/stack.py)
+    secrets.create_secret(Name=res.catalog_cursor_secret, SecretString=token_urlsafe(48))

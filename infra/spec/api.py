@@ -23,6 +23,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "PLATFORM_TABLE",
             "CATALOG_TABLE",
             "CATALOG_VIEWS_TABLE",
+            "CATALOG_CURSOR_SECRET",
         ),
         grants={
             "videos_table": READ_WRITE,
@@ -32,6 +33,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "catalog_views_table": READ,
         },
         reads_secret=True,
+        reads_cursor_secret=True,  # the catalog's listings sign and check their cursors
         starts_executions=True,  # safe retry, approval of a rejected video
         sends_task_tokens=True,  # admin review of a video held in the grey band
     ),

@@ -32,6 +32,7 @@ class Resources:
     cdn_base_url: str
     cloudfront_key_pair_id: str
     cloudfront_private_key_secret: str
+    catalog_cursor_secret: str  # the HMAC key of the catalog's listing cursors, a secret of its own
     catalog_table: str
     catalog_views_table: str
 
@@ -69,7 +70,8 @@ class FunctionSpec:
     reads_moderation_config: bool = False  # AppConfig (the sensitive-word list)
     layers: tuple[str, ...] = ()  # extra Python dependency layers by pyproject extra, e.g. "moderation"
     puts_events: bool = False
-    reads_secret: bool = False
+    reads_secret: bool = False  # the CloudFront signing key
+    reads_cursor_secret: bool = False  # the catalog cursors' HMAC key
     ephemeral_storage_mb: int = 512
     # A Function URL with AuthType AWS_IAM: reachable only by a CloudFront distribution
     # through origin access control (the stack grants the distribution, and nobody else).

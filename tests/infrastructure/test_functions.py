@@ -138,6 +138,8 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
         allowed.add(synthesized.logical_id(stack.pipeline_state_machine))
     if fn.puts_events:
         allowed.add(synthesized.logical_id(stack.events.bus))
+    if fn.reads_cursor_secret:
+        allowed.add(synthesized.logical_id(stack.cursor_secret))
     if fn.reads_moderation_config:
         config = stack.moderation_config
         allowed |= {
@@ -167,7 +169,19 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
     assert (actions >= APPCONFIG_ACTIONS) == fn.reads_moderation_config
     assert bool(APPCONFIG_ACTIONS & actions) == fn.reads_moderation_config
     assert ("events:PutEvents" in actions) == fn.puts_events
-    assert ("secretsmanager:GetSecretValue" in actions) == fn.reads_secret
+    assert ("secretsmanager:GetSecretValue" in actions) == (fn.reads_secret or fn.reads_cursor_secret)
+
+
+def test_the_catalog_cursor_key_is_a_generated_secret_of_its_own(synthesized: Synthesized) -> None:
+    # Issue 12, point 10: the cursors' HMAC key was derived from the CloudFront private key.
+    secret = synthesized.resources[synthesized.logical_id(synthesized.stack.cursor_secret)]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "GenerateSecretString" in secret["Properties"]
+    assert "SecretString" not in secret["Properties"]  # no value in the template
+    readers = [fn.name for fn in spec.FUNCTIONS if fn.reads_cursor_secret]
+    assert readers == ["videos-api"]
+    env = _props(synthesized, spec.FUNCTIONS_BY_NAME["videos-api"])["Environment"]["Variables"]
+    assert env["CATALOG_CURSOR_SECRET"] != env["CLOUDFRONT_PRIVATE_KEY_SECRET"]
 
 
 def test_the_new_functions_declare_what_they_are_granted() -> None:

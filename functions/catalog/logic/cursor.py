@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from functions.shared.errors import DomainError
-from functions.shared.secrets import cloudfront_private_key
+from functions.shared.secrets import catalog_cursor_key
 from functions.shared.settings import get_settings
 
 _CONTEXT = b"vod catalog cursor v1"
@@ -68,9 +68,9 @@ def _derived(secret: str) -> bytes:
 
 
 def signing_key() -> bytes:
-    """``CATALOG_CURSOR_KEY`` when set (the embedded mode generates one), else a key derived from
-    the CloudFront signing key the API function already reads (no extra secret to provision)."""
+    """``CATALOG_CURSOR_KEY`` when the deployer sets one (benchmarks), else the cursors' own
+    secret: never the CloudFront signing key, which would make one secret key two things."""
     settings = get_settings()
     if settings.catalog_cursor_key:
         return _derived(settings.catalog_cursor_key)
-    return _derived(cloudfront_private_key())
+    return _derived(catalog_cursor_key())

@@ -63,3 +63,30 @@ def test_a_cursor_replayed_on_another_listing_is_refused() -> None:
 def test_garbage_is_refused(garbage: str) -> None:
     with pytest.raises(InvalidCursor):
         decode(garbage, SCOPE, key=KEY)
+
+
+def test_the_signing_key_is_the_cursors_own_secret_never_the_cloudfront_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 12, point 10: with no CATALOG_CURSOR_KEY the key was derived from the CloudFront
+    # private key, so whoever held one secret held the other's power.
+    from functions.catalog.logic import cursor as module
+    from functions.shared import secrets
+    from functions.shared.settings import get_settings
+
+    monkeypatch.delenv("CATALOG_CURSOR_KEY", raising=False)
+    get_settings.cache_clear()
+    module._derived.cache_clear()
+    read: list[str] = []
+    monkeypatch.setattr(secrets, "cloudfront_private_key", lambda: read.append("cloudfront") or "pem")
+    monkeypatch.setattr(module, "catalog_cursor_key", lambda: read.append("cursor") or "cursor-secret")
+    try:
+        key = module.signing_key()
+    finally:
+        get_settings.cache_clear()
+    assert read == ["cursor"]
+    assert key == module._derived("cursor-secret") != module._derived("pem")
+    # A cursor signed with a key derived from the CloudFront key is refused
+    forged = encode(SCOPE, {"sk": "x"}, key=module._derived("pem"))
+    with pytest.raises(InvalidCursor):
+        decode(forged, SCOPE, key=key)
