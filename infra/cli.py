@@ -1,6 +1,7 @@
 """``vod``: run the embedded stack and talk to a running one.
 
 vod local up                 run the embedded stack in the foreground (Ctrl-C stops it)
+vod local reset              forget the embedded stack's data (videos, titles, objects...)
 vod token --role R --sub S   print a bearer token from the local issuer
 vod upload FILE --title T    create a video and upload FILE (--wait: until it settles)
 vod status ID                show a video
@@ -82,14 +83,39 @@ def _quiet_overrides(args: argparse.Namespace) -> dict[str, str]:
 
 def _start_stack(args: argparse.Namespace) -> Any:
     from infra.local.emulator import EmbeddedStack
+    from infra.local.persist import StateDirInUse
 
-    return EmbeddedStack(
+    stack = EmbeddedStack(
         host=args.host,
         moto_port=args.moto_port,
         api_port=args.api_port,
         cdn_port=args.cdn_port,
         overrides=_quiet_overrides(args),
-    ).start()
+        persistent=not args.ephemeral,
+    )
+    try:
+        stack.start()
+    except StateDirInUse as exc:
+        sys.exit(str(exc))
+    _print_state(stack)
+    return stack
+
+
+def _print_state(stack: Any) -> None:
+    """What the stack found in its state directory (infra/local/persist.py)."""
+    data = stack.directory / "data"
+    if not stack.persistent:
+        print(f"state {data}: not used (--ephemeral): this run starts empty and keeps nothing", flush=True)
+    else:
+        print(f"state {data}: restored {stack.restored.summary()}", flush=True)
+    if stack.removed_work:
+        print(f"removed {len(stack.removed_work)} work folders the last run left behind", flush=True)
+    for video_id in stack.recovered:
+        print(
+            f"video {video_id} was in flight when the last run stopped: FAILED (execution_aborted); "
+            f"POST /v1/videos/{video_id}/retry re-runs it",
+            flush=True,
+        )
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
@@ -118,6 +144,18 @@ def _serve_until_signal(stack: Any, extra: Any) -> int:
     print("stopping", flush=True)
     stack.stop()
     _endpoints_file().unlink(missing_ok=True)
+    return 0
+
+
+def cmd_local_reset(args: argparse.Namespace) -> int:
+    from infra.local.persist import StateDirInUse, reset
+
+    try:
+        removed = reset(state_dir())
+    except StateDirInUse as exc:
+        sys.exit(str(exc))
+    print(f"removed {', '.join(removed)}" if removed else "nothing to remove")
+    print("kept the local keys (tokens and signed URLs made with them still verify)")
     return 0
 
 
@@ -343,12 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cdn-port", type=int, default=DEFAULT_CDN_PORT)
         p.add_argument("--moto-port", type=int, default=0, help="embedded AWS port (0: any free port)")
         p.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and metrics")
+        p.add_argument(
+            "--ephemeral",
+            action="store_true",
+            help="start empty and keep nothing (default: keep the data in the state directory)",
+        )
 
     local = sub.add_parser("local", help="the embedded stack")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     up = local_sub.add_parser("up", help="run the embedded stack in the foreground")
     stack_options(up)
     up.set_defaults(func=cmd_local_up)
+    local_reset = local_sub.add_parser(
+        "reset", help="forget the stack's data (not running): videos, titles, objects, work folders"
+    )
+    local_reset.set_defaults(func=cmd_local_reset)
 
     token = sub.add_parser("token", help="print a bearer token from the local issuer")
     token.add_argument("--role", default="uploader", choices=["admin", "uploader", "viewer"])
