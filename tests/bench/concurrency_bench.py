@@ -219,31 +219,12 @@ BASELINE_COMMIT = "a31dd87"  # the last commit before execution environments (is
 SWITCH_INTERVALS_S = (0.005, 1e-5)  # CPython's default, and one that makes a race show
 
 
-@contextmanager
-def baseline_tree() -> Iterator[Path | None]:
-    """A temporary worktree of ``BASELINE_COMMIT``, or None where the history lacks it."""
-    known = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE_COMMIT}^{{commit}}"], capture_output=True
-    )
-    if known.returncode != 0:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="concurrency-bench-before-") as tmp:
-        tree = Path(tmp) / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), BASELINE_COMMIT],
-            check=True,
-        )
-        try:
-            yield tree
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
-
-
 def bench_section() -> dict[str, Any]:
     """Before (``BASELINE_COMMIT``) and after, measured the same way in this run, one at a time."""
     runs: list[dict[str, Any]] = []
-    with baseline_tree() as before:
+    from tests.bench.import_bench import baseline_tree
+
+    with baseline_tree(BASELINE_COMMIT) as before:
         for interval in SWITCH_INTERVALS_S:
             if before is not None:
                 runs.append({"code": BASELINE_COMMIT, **measure(before, switch_interval_s=interval)})

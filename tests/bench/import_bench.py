@@ -293,10 +293,10 @@ def failures(section: dict[str, Any]) -> list[str]:
 
 
 @contextmanager
-def baseline_tree() -> Iterator[Path | None]:
-    """A temporary worktree of ``BASELINE_COMMIT``, or None where the history lacks it."""
+def baseline_tree(commit: str = BASELINE_COMMIT) -> Iterator[Path | None]:
+    """A temporary worktree of ``commit``, or None where the history lacks it."""
     known = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BASELINE_COMMIT}^{{commit}}"], capture_output=True
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True
     )
     if known.returncode != 0:
         yield None
@@ -304,7 +304,7 @@ def baseline_tree() -> Iterator[Path | None]:
     with tempfile.TemporaryDirectory(prefix="import-bench-before-") as tmp:
         tree = Path(tmp) / "before"
         subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), BASELINE_COMMIT],
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), commit],
             check=True,
         )
         try:
