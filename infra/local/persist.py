@@ -18,16 +18,16 @@ manifest that names it, and deleted after the manifest that no longer names it.
 
 kill -9 runs nothing at exit, so a background thread writes as the data changes, at most every
 ``INTERVAL_S``; what changed in the last interval before a kill is lost, a clean stop loses
-nothing (``stop`` writes a last snapshot). Change detection is cheap: DynamoDB writes are
-counted per table as they happen (the backend's write methods, wrapped once per process), and
-S3 objects are compared by identity (moto makes a new object for every write), so an idle stack
-writes nothing and a busy one rewrites only the tables and objects that changed. Objects are
-copied block by block, never held in memory whole (sources can be hundreds of MB).
+nothing (``stop`` writes a last snapshot). Change detection is cheap: each DynamoDB write notes
+the key it touched (the backend's write methods, wrapped once per process), and S3 objects are
+compared by identity (moto makes a new object for every write), so an idle stack writes nothing
+and a busy one reads only the items and objects that changed. Objects are copied block by
+block, never held in memory whole (sources can be hundreds of MB).
 
-The order of one snapshot makes it consistent for readers of the data: the tables are read
-first, all of them under the embedded mode's DynamoDB write lock (one point in time), then the
-objects. A record that names an object (a READY video and its segments) was written after the
-object, so whenever the snapshot holds the record it holds the object too.
+The order of one snapshot makes it consistent for readers of the data: the touched items are
+read first, all of them under the embedded mode's DynamoDB write lock (one point in time), then
+the objects. A record that names an object (a READY video and its segments) was written after
+the object, so whenever the snapshot holds the record it holds the object too.
 
 Not kept, because nothing would be right to restore: SQS messages, Step Functions executions and
 table-stream records in flight (the stack provisions queues, state machines, rules, functions and
@@ -139,46 +139,53 @@ def reset(directory: Path) -> list[str]:
 
 
 # -- which tables changed (counted as the writes happen) --------------------------------------
+_Key = tuple[Any, Any]  # moto's (hash, range) DynamoTypes: hashed and compared as moto's tables do
+
+
 class _ChangeLog:
-    """A counter per table, bumped after each write that returned (a refused conditional write
-    changed nothing). The snapshot compares them with the counts it last saw."""
+    """The keys of the items each table's writes touched since the snapshot last took them. A
+    write and its note happen under the embedded mode's DynamoDB write lock (moto_patches), so a
+    snapshot that takes the notes under that lock reads every touched item as of one moment."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
+        self._touched: dict[str, set[_Key]] = {}
 
-    def bump(self, table: str) -> None:
-        with self._lock:
-            self._counts[table] = self._counts.get(table, 0) + 1
+    def touch(self, table: str, key: _Key) -> None:
+        self._touched.setdefault(table, set()).add(key)
 
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
+    def take(self) -> dict[str, set[_Key]]:
+        touched, self._touched = self._touched, {}
+        return touched
 
 
 CHANGES = _ChangeLog()
-_WRITES = ("put_item", "update_item", "delete_item")  # batch and transact writes call these
+_WRITES = {"put_item": "item_attrs", "update_item": "key", "delete_item": "key"}  # batch, transact call these
 _tracking = False
 
 
 def track_table_writes() -> None:
-    """Count every DynamoDB write per table (once per process; moto's private API, pinned)."""
+    """Note the key of every DynamoDB write (once per process; moto's private API, pinned)."""
     global _tracking
     if _tracking:
         return
     moto_patches.check_moto_version()
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in _WRITES:
+    for name, attrs_arg in _WRITES.items():
         original = getattr(DynamoDBBackend, name)
 
-        def counted(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            result = __original(self, *args, **kwargs)
-            CHANGES.bump(args[0] if args else kwargs["table_name"])
+        def noted(
+            self: Any, *args: Any, __original: Any = original, __attrs: str = attrs_arg, **kwargs: Any
+        ) -> Any:
+            with moto_patches._WRITE_LOCK:  # re-entrant: the write itself takes it too
+                result = __original(self, *args, **kwargs)  # a refused write raises: nothing to note
+                table = args[0] if args else kwargs["table_name"]
+                attrs = args[1] if len(args) > 1 else kwargs[__attrs]
+                CHANGES.touch(table, self.get_keys_value(self.get_table(table), attrs))
             return result
 
-        counted.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, counted)
+        noted.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, noted)
     _tracking = True
 
 
@@ -255,9 +262,9 @@ class Persister:
         self.snapshots = 0  # snapshots written by this process (tests and the benchmark read it)
         self._sequence = 0
         self._table_files: dict[str, str] = {}
+        self._rows: dict[str, dict[_Key, str]] = {t: {} for t in self.tables}  # each item's JSON
         self._secrets_file: str | None = None
         self._secrets: dict[str, str] = {}
-        self._table_counts: dict[str, int] = {}
         self._objects: dict[str, dict[str, ObjectEntry]] = {b: {} for b in self.buckets}
         self._seen: dict[tuple[str, str], Any] = {}  # (bucket, key) -> the moto object last saved
         self._cycle = threading.Lock()
@@ -314,7 +321,7 @@ class Persister:
                     json.loads((self.directory / self._secrets_file).read_text())
                 )
                 restored.secrets = sorted(self._secrets)
-        self._table_counts = CHANGES.counts()
+        CHANGES.take()  # notes of writes before this stack's (an earlier stack in this process)
         self._remove_unnamed_files()
         return restored
 
@@ -331,11 +338,14 @@ class Persister:
         return manifest
 
     def _load_table(self, name: str, rows: list[dict[str, Any]]) -> None:
-        table = self._dynamodb().get_table(name)
+        backend = self._dynamodb()
+        table = backend.get_table(name)
         shard, table.stream_shard = table.stream_shard, None  # no stream records for a restore
         try:
             for attrs in rows:
                 table.put_item(attrs, overwrite=True)
+                key = backend.get_keys_value(table, attrs)
+                self._rows[name][key] = json.dumps(attrs, default=_json_default)
         finally:
             table.stream_shard = shard
 
@@ -456,20 +466,31 @@ class Persister:
             return True
 
     def _capture_tables(self) -> dict[str, bytes]:
-        """The changed tables' items as JSON, all read at one point in time (no write between)."""
-        counts = CHANGES.counts()
-        changed = [t for t in self.tables if counts.get(t, 0) != self._table_counts.get(t, 0)]
-        if not changed:
-            return {}
-        captured = {}
+        """The changed tables as JSON, as of one moment: the touched items are copied under the write
+        lock (``to_json`` makes new dicts and deep-copies lists and maps; the rest are immutable
+        strings), then serialised without it. The lock is held for the touched items only (measured:
+        12 us for one item written in a 10,000-item table, 0.95 ms for 100; copying the whole
+        table held it 270 ms)."""
         backend = self._dynamodb()
-        # The embedded mode's DynamoDB write lock (moto_patches serialises every write with it).
+        copied: dict[str, dict[_Key, dict[str, Any] | None]] = {}
         with moto_patches._WRITE_LOCK:
-            counts = CHANGES.counts()  # a write that ended before the lock is in these items
-            for name in changed:
-                rows = [item.to_json()["Attributes"] for item in backend.get_table(name).all_items()]
-                captured[name] = json.dumps(rows, default=_json_default).encode()
-        self._table_counts.update({name: counts.get(name, 0) for name in changed})
+            for name, keys in CHANGES.take().items():
+                if name not in self._rows:
+                    continue
+                table = backend.get_table(name)
+                items = copied.setdefault(name, {})
+                for key in keys:
+                    item = table.get_item(*key)
+                    items[key] = item.to_json()["Attributes"] if item is not None else None
+        captured = {}
+        for name, items in copied.items():
+            rows = self._rows[name]
+            for key, attrs in items.items():
+                if attrs is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = json.dumps(attrs, default=_json_default)
+            captured[name] = ("[" + ",".join(rows.values()) + "]").encode()
         return captured
 
     def _capture_secrets(self) -> dict[str, str] | None:

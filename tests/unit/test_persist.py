@@ -274,3 +274,46 @@ def test_work_folders_are_removed_and_reset_keeps_the_keys(tmp_path: Path) -> No
     assert persist.reset(tmp_path) == ["data", "work/v2-def"]
     assert not (tmp_path / "data").exists()
     assert (tmp_path / "jwt-issuer.pem").read_text() == "key"
+
+
+def test_batch_and_transaction_writes_are_seen_and_a_cancelled_one_is_not(
+    first_run: tuple[dict[str, Any], persist.Persister], tmp_path: Path
+) -> None:
+    clients, persister = first_run
+    ddb = clients["dynamodb"]
+    ddb.batch_write_item(
+        RequestItems={TABLE: [{"PutRequest": {"Item": {"video_id": {"S": f"b{i}"}}}} for i in range(3)]}
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"video_id": {"S": "t1"}}}},
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"video_id": {"S": "b0"}},
+                    "UpdateExpression": "SET n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "7"}},
+                }
+            },
+        ]
+    )
+    # A transaction whose condition fails is rolled back by moto (its tables restored from a copy)
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {"video_id": {"S": "never"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": {"video_id": {"S": "b1"}},
+                        "ConditionExpression": "attribute_not_exists(video_id)",
+                    }
+                },
+            ]
+        )
+    assert persister.flush()
+    manifest = json.loads((tmp_path / persist.MANIFEST).read_text())
+    rows = json.loads((tmp_path / manifest["tables"][TABLE]).read_text())
+    by_id = {row["video_id"]["S"]: row for row in rows}
+    assert sorted(by_id) == ["b0", "b1", "b2", "t1"]
+    assert by_id["b0"]["n"] == {"N": "7"}
