@@ -83,7 +83,7 @@ def _quiet_overrides(args: argparse.Namespace) -> dict[str, str]:
 
 def _start_stack(args: argparse.Namespace) -> Any:
     from infra.local.emulator import EmbeddedStack
-    from infra.local.persist import StateDirInUse
+    from infra.local.persist import SnapshotUnreadable, StateDirInUse
 
     stack = EmbeddedStack(
         host=args.host,
@@ -95,7 +95,7 @@ def _start_stack(args: argparse.Namespace) -> Any:
     )
     try:
         stack.start()
-    except StateDirInUse as exc:
+    except (StateDirInUse, SnapshotUnreadable) as exc:
         sys.exit(str(exc))
     _print_state(stack)
     return stack

@@ -405,6 +405,7 @@ class EmbeddedStack:
                     logging.getLogger(__name__).error("could not settle interrupted video %s", video_id)
                 else:
                     failed.append(video_id)
+        self.restored.items.clear()  # looked at: the tables hold them
         return failed
 
     def stop(self) -> None:

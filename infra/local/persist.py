@@ -204,16 +204,23 @@ class ObjectEntry:
 
 @dataclass
 class Restored:
-    """What the last snapshot held: items per table (DynamoDB JSON), keys per bucket."""
+    """What the last snapshot held: items per table (DynamoDB JSON: the caller may drop them once
+    it has looked), keys per bucket, names of the secrets."""
 
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     keys: dict[str, set[str]] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
+    item_counts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        items = sum(len(rows) for rows in self.items.values())
+        items = sum(self.item_counts.values())
         objects = sum(len(keys) for keys in self.keys.values())
-        return f"{items} items in {len(self.items)} tables, {objects} objects, {len(self.secrets)} secrets"
+        tables = len(self.item_counts)
+        return f"{items} items in {tables} tables, {objects} objects, {len(self.secrets)} secrets"
+
+
+class SnapshotUnreadable(RuntimeError):
+    """The state directory's data cannot be loaded (damaged, or from another release)."""
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -295,6 +302,18 @@ class Persister:
         track_table_writes()
         self.directory.mkdir(parents=True, exist_ok=True)
         restored = Restored()
+        try:
+            self._restore_into(restored)
+        except Exception as exc:
+            raise SnapshotUnreadable(
+                f"the embedded stack's data in {self.directory} cannot be loaded ({exc!r}): "
+                "`vod local reset` forgets it, `--ephemeral` runs without it"
+            ) from exc
+        CHANGES.take()  # notes of writes before this stack's (an earlier stack in this process)
+        self._remove_unnamed_files()
+        return restored
+
+    def _restore_into(self, restored: Restored) -> None:
         manifest = self._read_manifest()
         if manifest is not None:
             self._sequence = int(manifest.get("sequence", 0))
@@ -306,6 +325,7 @@ class Persister:
                 self._load_table(table, rows)
                 self._table_files[table] = name
                 restored.items[table] = rows
+                restored.item_counts[table] = len(rows)
             for bucket, objects in manifest.get("objects", {}).items():
                 if bucket not in self.buckets:
                     logger.warning("the persisted bucket %s is not provisioned any more: skipped", bucket)
@@ -321,9 +341,6 @@ class Persister:
                     json.loads((self.directory / self._secrets_file).read_text())
                 )
                 restored.secrets = sorted(self._secrets)
-        CHANGES.take()  # notes of writes before this stack's (an earlier stack in this process)
-        self._remove_unnamed_files()
-        return restored
 
     def _read_manifest(self) -> dict[str, Any] | None:
         path = self.directory / MANIFEST
@@ -331,10 +348,7 @@ class Persister:
             return None
         manifest: dict[str, Any] = json.loads(path.read_text())
         if manifest.get("format") != FORMAT:
-            raise RuntimeError(
-                f"{path} was written in format {manifest.get('format')}, this release reads {FORMAT}: "
-                "`vod local reset` starts afresh"
-            )
+            raise ValueError(f"{path} is in format {manifest.get('format')}, this release reads {FORMAT}")
         return manifest
 
     def _load_table(self, name: str, rows: list[dict[str, Any]]) -> None:

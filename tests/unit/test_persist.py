@@ -317,3 +317,10 @@ def test_batch_and_transaction_writes_are_seen_and_a_cancelled_one_is_not(
     by_id = {row["video_id"]["S"]: row for row in rows}
     assert sorted(by_id) == ["b0", "b1", "b2", "t1"]
     assert by_id["b0"]["n"] == {"N": "7"}
+
+
+def test_damaged_data_stops_the_start_with_what_to_do(moto: Moto, tmp_path: Path) -> None:
+    _provision(("x", "y"))
+    (tmp_path / persist.MANIFEST).write_text('{"format": 1, "tables": {"vod-videos": "tables/gone.json"}}')
+    with pytest.raises(persist.SnapshotUnreadable, match="`vod local reset` forgets it, `--ephemeral`"):
+        _persister(tmp_path).restore()
