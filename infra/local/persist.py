@@ -32,7 +32,7 @@ the object, so whenever the snapshot holds the record it holds the object too.
 Not kept, because nothing would be right to restore: SQS messages, Step Functions executions and
 table-stream records in flight (the stack provisions queues, state machines, rules, functions and
 the CloudFront key's secret afresh from the declarations and the keys on disk at every start).
-``infra/local/emulator.py`` settles what the lost executions left behind (``recover``).
+``EmbeddedStack._recover`` (infra/local/emulator.py) settles what the lost executions left behind.
 
 Like ``moto_patches``, this reads moto's internals (its backends' tables and objects), checked
 against the pinned release only.
@@ -74,8 +74,9 @@ class StateLock:
 
     An flock on ``stack.lock``: the kernel drops it when the holder dies, however it dies, so a
     stack that finds the lock free knows that no other stack is using the directory, and that
-    whatever a killed one left (work folders) is nobody's. The file carries the holder's pid for
-    the message only."""
+    whatever a killed one left (work folders) is nobody's. The descriptor is not inherited (PEP 446),
+    so a killed stack's worker processes, which finish their invocation before they notice, do not
+    keep the next stack out. The file carries the holder's pid for the message only."""
 
     def __init__(self, directory: Path):
         self.path = directory / "stack.lock"
@@ -101,10 +102,6 @@ class StateLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the lock
             self._fd = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
 
 
 def clean_work_dir(work_dir: Path) -> list[str]:
@@ -266,10 +263,11 @@ class Persister:
         self.account = account
         self.region = region
         self.interval = interval
-        self.snapshots = 0  # snapshots written by this process (tests and the benchmark read it)
+        self.snapshots = 0  # snapshots written by this process
         self._sequence = 0
         self._table_files: dict[str, str] = {}
         self._rows: dict[str, dict[_Key, str]] = {t: {} for t in self.tables}  # each item's JSON
+        self._unwritten: set[str] = set()  # tables changed in memory whose snapshot failed to write
         self._secrets_file: str | None = None
         self._secrets: dict[str, str] = {}
         self._objects: dict[str, dict[str, ObjectEntry]] = {b: {} for b in self.buckets}
@@ -437,6 +435,7 @@ class Persister:
         """One snapshot, if anything changed since the last one. Returns whether one was written."""
         with self._cycle:
             tables = self._capture_tables()
+            self._unwritten.update(tables)  # until the manifest naming them is in place
             objects, copied, dropped = self._capture_objects()
             secrets = self._capture_secrets()
             if not tables and not copied and not dropped and secrets is None:
@@ -476,6 +475,7 @@ class Persister:
                 self._secrets_file, self._secrets = secrets_file, secrets
             self._table_files = files
             self._objects = objects
+            self._unwritten.clear()
             self.snapshots += 1
             return True
 
@@ -496,7 +496,6 @@ class Persister:
                 for key in keys:
                     item = table.get_item(*key)
                     items[key] = item.to_json()["Attributes"] if item is not None else None
-        captured = {}
         for name, items in copied.items():
             rows = self._rows[name]
             for key, attrs in items.items():
@@ -504,8 +503,8 @@ class Persister:
                     rows.pop(key, None)
                 else:
                     rows[key] = json.dumps(attrs, default=_json_default)
-            captured[name] = ("[" + ",".join(rows.values()) + "]").encode()
-        return captured
+        changed = set(copied) | self._unwritten
+        return {name: ("[" + ",".join(self._rows[name].values()) + "]").encode() for name in changed}
 
     def _capture_secrets(self) -> dict[str, str] | None:
         """The kept secrets' current values, or None when none changed (a handful: read each time)."""

@@ -324,3 +324,23 @@ def test_damaged_data_stops_the_start_with_what_to_do(moto: Moto, tmp_path: Path
     (tmp_path / persist.MANIFEST).write_text('{"format": 1, "tables": {"vod-videos": "tables/gone.json"}}')
     with pytest.raises(persist.SnapshotUnreadable, match="`vod local reset` forgets it, `--ephemeral`"):
         _persister(tmp_path).restore()
+
+
+def test_a_snapshot_that_failed_to_write_is_written_by_the_next(
+    first_run: tuple[dict[str, Any], persist.Persister], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients, persister = first_run
+    clients["dynamodb"].put_item(TableName=TABLE, Item={"video_id": {"S": "v1"}, "status": {"S": "READY"}})
+
+    def full_disk(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(persist, "_write_atomically", full_disk)
+        with pytest.raises(OSError):
+            persister.flush()
+    # No write since: the next snapshot still holds the item the failed one did not write
+    assert persister.flush()
+    manifest = json.loads((tmp_path / persist.MANIFEST).read_text())
+    rows = json.loads((tmp_path / manifest["tables"][TABLE]).read_text())
+    assert [row["video_id"]["S"] for row in rows] == ["v1"]
