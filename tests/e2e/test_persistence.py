@@ -147,13 +147,19 @@ def test_kill_9_and_restart_keeps_a_ready_video_playable(
     kids = viewer.call("POST", "/v1/profiles", json={"name": "Kids", "age_ceiling": 7}, expect=201)
     profile_id = kids.json()["id"]
     # ... and a video mid-transcode: PROCESSING, its work folder on disk, and a snapshot taken since
-    busy = make_clip(media_dir / "persist-busy.mp4", seconds=30, size="1280x720")
+    busy = make_clip(media_dir / "persist-busy.mp4", seconds=45, size="1280x720")
     busy_id = alice.upload(busy, "in flight")
     work = state / "work"
-    _eventually(lambda: any(work.glob(f"{busy_id}-*")), timeout=120)
-    time.sleep(persist.INTERVAL_S * 2.5)
-    assert alice.call("GET", f"/v1/videos/{busy_id}").json()["status"] == "PROCESSING"
-    assert any(work.glob(f"{busy_id}-*")), "the transcode ended before the kill: the clip is too short"
+
+    def mid_step() -> bool:
+        """A step's work folder that outlives a snapshot interval (Probe's own comes and goes)."""
+        if not any(work.glob(f"{busy_id}-*")):
+            return False
+        time.sleep(persist.INTERVAL_S * 2.5)
+        status = alice.call("GET", f"/v1/videos/{busy_id}").json()["status"]
+        return status == "PROCESSING" and any(work.glob(f"{busy_id}-*"))
+
+    _eventually(mid_step, timeout=180)
 
     # When the stack is killed (nothing runs at exit) and started again on the same state directory
     first.kill()
