@@ -112,6 +112,11 @@ def _bucket_access(bucket: s3.IBucket) -> dict[str, _Access]:
         spec.WRITE: _Access(
             bucket.grant_write, [*write, objects], reason.format(actions="write", verb="write")
         ),
+        spec.DELETE: _Access(
+            bucket.grant_delete,
+            ["Action::s3:DeleteObject*", objects],
+            reason.format(actions="delete", verb="delete"),
+        ),
         spec.READ_WRITE: _Access(
             bucket.grant_read_write,
             [*read, *write, objects],
@@ -145,6 +150,7 @@ class VodStack(Stack):
             "Storage",
             table_schemas=spec.table_schemas(),
             upload_cors_origins=config.cors_allowed_origins,
+            versioned_buckets=spec.VERSIONED_BUCKETS,
         )
         self.events = EventsConstruct(self, "Events")
         # The sensitive-word list in AppConfig, read by the functions that declare reads_moderation_config.

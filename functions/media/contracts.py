@@ -1,4 +1,4 @@
-"""The shapes that pipeline and moderation steps both receive: a probe result and a chunk.
+"""The shapes that pipeline and moderation steps both receive: the source, a probe result and a chunk.
 
 Both domains import them from here, so neither reads the other's internals nor re-parses the
 other's dicts by hand.
@@ -12,6 +12,19 @@ from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
 
 from functions.media.probe import ProbeResult
+from functions.shared.contracts import StepModel
+
+
+class Source(StepModel):
+    """The upload a step reads, as every execution's input names it."""
+
+    video_id: str
+    bucket: str
+    key: str
+    # The S3 version the starter fixed at ingest: every step reads exactly this object, whatever
+    # the key holds later (None only for videos ingested before the upload bucket kept versions).
+    version_id: str | None = None
+    attempt: int | None = None  # the upload's attempt: sent by the states, read by none of these
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="ignore"))

@@ -39,15 +39,20 @@ def transient_aws_errors() -> Iterator[None]:
         raise TransientError(str(exc)) from exc
 
 
-def object_size(bucket: str, key: str) -> int:
-    return int(client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"])
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
 
 
-def presigned_get(bucket: str, key: str, expires: int = 3600) -> str:
-    """ffmpeg and ffprobe stream the source over HTTPS: no copy to local disk first."""
+def object_size(bucket: str, key: str, version_id: str | None = None) -> int:
+    return int(client("s3").head_object(Bucket=bucket, Key=key, **_version(version_id))["ContentLength"])
+
+
+def presigned_get(bucket: str, key: str, expires: int = 3600, *, version_id: str | None = None) -> str:
+    """ffmpeg and ffprobe stream the source over HTTPS: no copy to local disk first. With
+    ``version_id`` the URL reads that version of the key only (the video's fixed source)."""
     return str(
         client("s3").generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+            "get_object", Params={"Bucket": bucket, "Key": key, **_version(version_id)}, ExpiresIn=expires
         )
     )
 

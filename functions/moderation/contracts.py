@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from functions.media.contracts import Chunk, ProbeInfo
+from functions.media.contracts import Chunk, ProbeInfo, Source
 from functions.shared.contracts import StepModel
 
 
-class ModerateInput(StepModel):
-    video_id: str
-    bucket: str
-    key: str
-    attempt: int | None = None  # the upload's attempt: sent by the states, read by none of these
+class ModerateInput(Source):
     probe: ProbeInfo
     # Who overrode earlier findings (an admin's approval of a rejected video), or a flag; falsy: none
     moderation_override: str | bool | None = None
@@ -36,10 +32,7 @@ class ModerationSummary(StepModel):
     frames: int
 
 
-class ModerateRangeInput(StepModel):
-    video_id: str
-    bucket: str
-    key: str
+class ModerateRangeInput(Source):
     chunk: Chunk
     probe: ProbeInfo
 

@@ -13,20 +13,11 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from functions.media.contracts import Chunk, ProbeInfo
+from functions.media.contracts import Chunk, ProbeInfo, Source
 from functions.media.probe import ProbeResult
 from functions.shared.contracts import StepModel
 
 Pass = Literal["preview", "rest"]
-
-
-class Source(StepModel):
-    """The upload a step reads, as every execution's input names it."""
-
-    video_id: str
-    bucket: str
-    key: str
-    attempt: int | None = None  # the upload's attempt: sent by the states, read by none of these
 
 
 # --- AcquireSlot ------------------------------------------------------------------------------------
@@ -186,10 +177,7 @@ class SplitOutput(StepModel):
     started_at: float
 
 
-class EncodeChunkInput(StepModel):
-    video_id: str
-    bucket: str
-    key: str
+class EncodeChunkInput(Source):
     chunk: Chunk
     pass_name: Pass = Field(alias="pass")
     count: int

@@ -140,6 +140,15 @@ def rendition_record(described: dict[str, Any]) -> dict[str, Any]:
     return {name: described[name] for name in Rendition.model_fields}
 
 
+class IgnoredUpload(ApiModel):
+    """An object written to the video's upload key after its source was fixed: not processed."""
+
+    at: str
+    size_bytes: int
+    status: VideoStatus  # the video's status when it arrived
+    reason: str  # source_already_fixed
+
+
 class VideoView(ApiModel):
     """What the API shows of a video."""
 
@@ -166,6 +175,8 @@ class VideoView(ApiModel):
     renditions_pending: list[str] = Field(default_factory=list)
     viewable_at: str | None = None
     priority_class: PriorityClassName = "standard"
+    # Later writes to the upload key, refused by the starter (the source is the first upload).
+    ignored_uploads: list[IgnoredUpload] = Field(default_factory=list)
 
 
 class CreateVideoResponse(VideoView):

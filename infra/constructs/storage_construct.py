@@ -47,6 +47,7 @@ class StorageConstruct(Construct):
         upload_cors_origins: Sequence[str],
         log_retention_days: int = 90,
         ttl_attributes: Mapping[str, str] | None = None,
+        versioned_buckets: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         ttl_attributes = TTL_ATTRIBUTES if ttl_attributes is None else ttl_attributes
@@ -85,10 +86,19 @@ class StorageConstruct(Construct):
             enforce_ssl=True,
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="s3/uploads/",
+            # Versioned (spec.VERSIONED_BUCKETS): a video's source is the version fixed at ingest.
+            versioned="upload_bucket" in versioned_buckets,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart", abort_incomplete_multipart_upload_after=Duration.days(1)
-                )
+                ),
+                # A version stops being current only when its key is deleted or overwritten,
+                # which no path does to a source (the starter deletes later versions itself).
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(30),
+                    expired_object_delete_marker=True,
+                ),
             ],
             # Browsers PUT videos straight to presigned URLs (multipart completion needs each
             # part's ETag) and POST cover images with a presigned form.

@@ -1,7 +1,7 @@
 """Where moto differs from AWS in ways our correctness depends on, the embedded mode corrects it.
 
 Step Functions: see ``make_stop_execution_wait_for_start``. S3 ranged reads: see
-``make_s3_ranged_reads_lazy``.
+``make_s3_ranged_reads_lazy``. S3 event notifications: see ``make_s3_events_name_the_version``.
 
 DynamoDB evaluates a write's condition and applies the write atomically; moto's server handles
 requests on several threads and does not, so two concurrent conditional writes can both pass.
@@ -62,6 +62,7 @@ def install() -> None:
     make_stop_execution_wait_for_start()
     make_s3_ranged_reads_lazy()
     make_s3_presigned_signatures_checked()
+    make_s3_events_name_the_version()
 
 
 _WRITE_LOCK = threading.RLock()
@@ -327,3 +328,39 @@ def make_s3_presigned_signatures_checked() -> None:
 
     S3Response.key_response = functools.wraps(original_key_response)(key_response)  # type: ignore[method-assign]
     _signatures_applied = True
+
+
+_events_applied = False
+_sequence = iter(range(1, 1 << 62))
+_sequence_lock = threading.Lock()
+
+
+def make_s3_events_name_the_version() -> None:
+    """An S3 event notification names the object's ``versionId`` (in a versioned bucket) and a
+    ``sequencer``, as S3's do.
+
+    moto's records carry neither, so the starter could not fix a video's source by version, and
+    two different objects with the same bytes (one ETag) looked like one upload delivered twice.
+    The sequencer is a process-wide counter in hex: unique per event and increasing, as S3's is
+    per key (a redelivery of one event repeats the record itself, sequencer included).
+    """
+    global _events_applied
+    if _events_applied:
+        return
+    from moto.s3 import notifications
+
+    original = notifications._get_s3_event
+
+    def get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = original(event_name, bucket, key, notification_id)
+        with _sequence_lock:
+            sequencer = f"{next(_sequence):016X}"
+        for record in event.get("Records", []):
+            obj = record["s3"]["object"]
+            obj["sequencer"] = sequencer
+            if bucket.is_versioned and getattr(key, "version_id", None) not in (None, "null"):
+                obj["versionId"] = key.version_id
+        return event
+
+    notifications._get_s3_event = functools.wraps(original)(get_s3_event)
+    _events_applied = True

@@ -197,6 +197,9 @@ class ObjectEntry:
     last_modified: str
     metadata: dict[str, str] = field(default_factory=dict)
     checksum: dict[str, str] = field(default_factory=dict)
+    # The current version's id in a versioned bucket (a video's source is pinned by it), kept so
+    # that the restored object answers to the same id; None in an unversioned bucket.
+    version_id: str | None = None
 
 
 @dataclass
@@ -374,6 +377,8 @@ class Persister:
         obj.checksum_algorithm = entry.checksum.get("algorithm")
         obj.checksum_value = entry.checksum.get("value")
         obj.checksum_type = entry.checksum.get("type")
+        if entry.version_id and obj._is_versioned:
+            obj._version_id = entry.version_id
         return obj
 
     def _load_secrets(self, values: dict[str, str]) -> dict[str, str]:
@@ -533,6 +538,8 @@ class Persister:
                 if not versions:
                     continue
                 obj = versions[-1]
+                if not hasattr(obj, "lock"):  # a delete marker: the key has no current object
+                    continue
                 if self._seen.get((bucket, key)) is obj and key in previous:
                     current[key] = previous[key]
                     continue
@@ -557,6 +564,7 @@ class Persister:
         try:
             with obj.lock:
                 etag = obj.etag  # moto computes it from the bytes once, then keeps it
+                version_id = obj._version_id if obj._is_versioned else None
             entry = ObjectEntry(
                 blob=_blob_name(bucket, key, etag, obj.size),
                 etag=etag,
@@ -572,6 +580,7 @@ class Persister:
                     )
                     if value
                 },
+                version_id=str(version_id) if version_id else None,
             )
         except ValueError:  # moto closed the object's buffer: it was deleted or replaced
             return None

@@ -79,8 +79,11 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
 
 
 def create_buckets(s3: Any, res: spec.Resources) -> None:
-    for bucket in (res.upload_bucket, res.media_bucket):
+    for field in ("upload_bucket", "media_bucket"):
+        bucket = getattr(res, field)
         s3.create_bucket(Bucket=bucket)
+        if field in spec.VERSIONED_BUCKETS:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from infra.spec.api import CREATE_VIDEO_THROTTLE, PUBLIC_THROTTLE, SEARCH_THROTT
 from infra.spec.playback import PLAYLIST_ORIGIN, PLAYLIST_PATH_PATTERN, PUBLIC_IMAGES_PATH_PATTERN
 from infra.spec.types import (
     DEFAULT_THROTTLE,
+    DELETE,
     READ,
     READ_WRITE,
     RESOURCE_ENV,
@@ -43,6 +44,7 @@ __all__ = [
     "BUS_RULES",
     "CREATE_VIDEO_THROTTLE",
     "DEFAULT_THROTTLE",
+    "DELETE",
     "EXECUTION_RULES",
     "FUNCTIONS",
     "FUNCTIONS_BY_NAME",
@@ -59,6 +61,7 @@ __all__ = [
     "STATEMACHINE_DIR",
     "STATE_MACHINES",
     "TABLE_STREAMS",
+    "VERSIONED_BUCKETS",
     "WRITE",
     "BucketNotificationSpec",
     "BusRuleSpec",
@@ -91,6 +94,7 @@ BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
     *videos.BUCKET_NOTIFICATIONS,
     *catalog.BUCKET_NOTIFICATIONS,
 )
+VERSIONED_BUCKETS: tuple[str, ...] = videos.VERSIONED_BUCKETS
 ROUTES: tuple[RouteSpec, ...] = api.ROUTES
 STATE_MACHINES: tuple[StateMachineSpec, ...] = pipeline.STATE_MACHINES
 EXECUTION_RULES: tuple[ExecutionFailedRuleSpec, ...] = pipeline.EXECUTION_RULES

@@ -43,6 +43,7 @@ RESOURCE_ENV: dict[str, str] = {f.name.upper(): f.name for f in fields(Resources
 # Grants a function needs, by resource. The stack turns them into IAM grants; the emulator
 # uses them only to check that the declaration is complete.
 READ, WRITE, READ_WRITE = "read", "write", "read_write"
+DELETE = "delete"  # buckets only: delete objects and object versions, nothing else
 
 # The environments most functions of the video domains share.
 BASE_ENV = ("VIDEOS_TABLE", "EVENT_BUS_NAME")
@@ -63,7 +64,7 @@ class FunctionSpec:
     # Keys of RESOURCE_ENV this function needs: its only resource names, on AWS and locally (the
     # embedded mode gives each invocation this environment, so a missing entry fails there too).
     env: tuple[str, ...] = ()
-    grants: Mapping[str, str] = field(default_factory=dict)  # resource -> READ/WRITE/READ_WRITE
+    grants: Mapping[str, str] = field(default_factory=dict)  # resource -> READ/WRITE/READ_WRITE/DELETE
     starts_executions: bool = False
     sends_task_tokens: bool = False  # states:SendTaskSuccess/Failure (admin review resumes the Saga)
     detects_moderation_labels: bool = False  # rekognition:DetectModerationLabels

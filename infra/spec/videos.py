@@ -4,7 +4,7 @@ bucket's notifications that feed them."""
 from __future__ import annotations
 
 from functions.videos.logic.priority import CLASSES as PRIORITY_CLASSES
-from infra.spec.types import BASE_ENV, READ_WRITE, BucketNotificationSpec, FunctionSpec, QueueSpec
+from infra.spec.types import BASE_ENV, DELETE, READ_WRITE, BucketNotificationSpec, FunctionSpec, QueueSpec
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
@@ -15,10 +15,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=256,
         timeout_s=30,
         env=(*BASE_ENV, "UPLOAD_BUCKET", "STATE_MACHINE_ARN"),
-        grants={"videos_table": READ_WRITE},
+        # DELETE: an object written to a video's key after its source was fixed is removed (that
+        # version only); the source version stays.
+        grants={"videos_table": READ_WRITE, "upload_bucket": DELETE},
         starts_executions=True,
     ),
 )
+
+# Buckets (Resources field names) that keep every version of an object: a video's source is the
+# version the starter fixed at ingest, so nothing written to its key later can replace what the
+# pipeline reads (functions/videos/logic/ingest.py).
+VERSIONED_BUCKETS: tuple[str, ...] = ("upload_bucket",)
 
 # One ingest queue per priority class, each with its own share of starter concurrency.
 QUEUES: tuple[QueueSpec, ...] = tuple(

@@ -88,6 +88,58 @@ def test_a_second_upload_for_the_same_video_is_ignored(api: ApiCall, account: Ac
     assert status(account, video_id)["upload_version"]["S"] == "AAA1"
 
 
+def test_the_source_is_the_version_first_uploaded_and_a_later_one_is_recorded_and_deleted(
+    api: ApiCall, account: Account
+) -> None:
+    # Given a video whose key was written twice in the versioned upload bucket
+    video_id = _new_video(api)
+    bucket, key = account.resources.upload_bucket, upload_key(video_id)
+    s3 = account.client("s3")
+    first = s3.put_object(Bucket=bucket, Key=key, Body=b"checked")
+    second = s3.put_object(Bucket=bucket, Key=key, Body=b"another file")
+    assert first["VersionId"] != second["VersionId"]
+
+    def message(put: dict[str, Any], sequencer: str) -> str:
+        body = json.loads(s3_message(bucket, key, sequencer=sequencer))
+        body["Records"][0]["s3"]["object"].update(versionId=put["VersionId"], eTag=put["ETag"].strip('"'))
+        return json.dumps(body)
+
+    # When the first upload's event arrives, again (a redelivery), and then the second's
+    invoke(STARTER, sqs_event(message(first, "AAA1")))
+    invoke(STARTER, sqs_event(message(first, "AAA1")))
+    result, errored = invoke(STARTER, sqs_event(message(second, "BBB2")))
+    # Then one execution reads the first version; the second is on the record and gone from S3
+    assert not errored and result == {"batchItemFailures": []}
+    [run] = executions(account)
+    started = account.client("stepfunctions").describe_execution(executionArn=run["executionArn"])
+    assert json.loads(started["input"])["version_id"] == first["VersionId"]
+    item = status(account, video_id)
+    assert item["source_version_id"]["S"] == first["VersionId"]
+    assert item["source_etag"]["S"] == first["ETag"].strip('"')
+    [ignored] = item["ignored_uploads"]["L"]
+    assert ignored["M"]["reason"]["S"] == "source_already_fixed"
+    assert ignored["M"]["status"]["S"] == "UPLOADED"
+    assert ignored["M"]["size_bytes"]["N"] == "1234"
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert [v["VersionId"] for v in versions] == [first["VersionId"]]
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"checked"
+    # ... and the API shows it to the owner
+    shown = api("GET", f"/v1/videos/{video_id}").body["ignored_uploads"]
+    assert [(u["reason"], u["status"]) for u in shown] == [("source_already_fixed", "UPLOADED")]
+
+
+def test_ignored_uploads_kept_on_the_record_are_bounded(api: ApiCall, account: Account) -> None:
+    from functions.videos.logic import lifecycle
+
+    video_id = _new_video(api)
+    bucket = account.resources.upload_bucket
+    invoke(STARTER, sqs_event(s3_message(bucket, upload_key(video_id), sequencer="AAA1")))
+    for n in range(lifecycle.IGNORED_UPLOADS_KEPT + 3):
+        invoke(STARTER, sqs_event(s3_message(bucket, upload_key(video_id), sequencer=f"B{n:04d}")))
+    assert len(status(account, video_id)["ignored_uploads"]["L"]) == lifecycle.IGNORED_UPLOADS_KEPT
+    assert len(executions(account)) == 1
+
+
 def test_s3_test_events_unknown_keys_and_unknown_videos_are_ignored(account: Account) -> None:
     bucket = account.resources.upload_bucket
     event = sqs_event(

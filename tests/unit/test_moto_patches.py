@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 import socket
 import threading
@@ -48,6 +49,7 @@ def corrections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         "make_stop_execution_wait_for_start",
         "make_s3_ranged_reads_lazy",
         "make_s3_presigned_signatures_checked",
+        "make_s3_events_name_the_version",
     ):
         monkeypatch.setattr(moto_patches, name, lambda name=name: applied.append(name))
     monkeypatch.setattr(lambda_runtime, "install", lambda: applied.append("lambda_runtime.install"))
@@ -93,12 +95,14 @@ def test_install_applies_every_correction_with_the_pinned_moto(
         "make_stop_execution_wait_for_start",
         "make_s3_ranged_reads_lazy",
         "make_s3_presigned_signatures_checked",
+        "make_s3_events_name_the_version",
     ]
 
 
 def test_install_twice_patches_moto_once() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.s3 import notifications
     from moto.s3.models import FakeKey
     from moto.s3.responses import S3Response
 
@@ -109,6 +113,7 @@ def test_install_twice_patches_moto_once() -> None:
             ExecutionWorker.stop,
             S3Response.key_response,
             FakeKey.__dict__["value"],
+            notifications._get_s3_event,
         ]
 
     moto_patches.install()
@@ -292,3 +297,35 @@ def test_a_presigned_url_signed_with_another_secret_or_altered_is_refused(
     assert requests.put(altered, data=b"abc", headers={"If-None-Match": "*"}, timeout=30).status_code == 403
     later = _presigned_put(moto_server, "k4", length=3).replace("X-Amz-Expires=3600", "X-Amz-Expires=9999")
     assert requests.put(later, data=b"abc", headers={"If-None-Match": "*"}, timeout=30).status_code == 403
+
+
+def test_s3_events_name_the_version_and_a_sequencer_as_s3_does() -> None:
+    moto_patches.install()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName="events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for bucket, versioned in (("versioned", True), ("plain", False)):
+            s3.create_bucket(Bucket=bucket)
+            if versioned:
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket,
+                NotificationConfiguration={
+                    "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+                },
+            )
+        first = s3.put_object(Bucket="versioned", Key="k", Body=b"same")
+        second = s3.put_object(Bucket="versioned", Key="k", Body=b"same")
+        s3.put_object(Bucket="plain", Key="k", Body=b"same")
+        records = []
+        while len(records) < 3:
+            for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+                body = json.loads(message["Body"])
+                records += [r["s3"]["object"] for r in body.get("Records", [])]
+    # One object version per event (the same bytes twice are two versions, not one upload)
+    assert [r.get("versionId") for r in records] == [first["VersionId"], second["VersionId"], None]
+    sequencers = [r["sequencer"] for r in records]
+    assert len(set(sequencers)) == 3
+    assert sequencers == sorted(sequencers)

@@ -344,3 +344,28 @@ def test_a_snapshot_that_failed_to_write_is_written_by_the_next(
     manifest = json.loads((tmp_path / persist.MANIFEST).read_text())
     rows = json.loads((tmp_path / manifest["tables"][TABLE]).read_text())
     assert [row["video_id"]["S"] for row in rows] == ["v1"]
+
+
+def test_a_versioned_object_comes_back_under_its_version_id(moto: Moto, tmp_path: Path) -> None:
+    # Given a versioned bucket (the upload bucket: a video's source is pinned by its version id)
+    # whose key was written twice and whose other key was deleted (a delete marker is current)
+    clients = _provision(("kept-value", "key-file-1"))
+    s3 = clients["s3"]
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    persister = _persister(tmp_path)
+    persister.restore()
+    s3.put_object(Bucket=BUCKET, Key="uploads/v1/source", Body=b"first")
+    current = s3.put_object(Bucket=BUCKET, Key="uploads/v1/source", Body=b"second")["VersionId"]
+    s3.put_object(Bucket=BUCKET, Key="uploads/v2/source", Body=b"gone")
+    s3.delete_object(Bucket=BUCKET, Key="uploads/v2/source")
+    assert persister.flush()
+    # When the stack restarts
+    moto.restart()
+    clients = _provision(("a-new-random-value", "key-file-2"))
+    clients["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    restored = _persister(tmp_path).restore()
+    # Then the current version answers to the same id, and a deleted key stays deleted
+    assert restored.keys[BUCKET] == {"uploads/v1/source"}
+    got = clients["s3"].get_object(Bucket=BUCKET, Key="uploads/v1/source", VersionId=current)
+    assert got["Body"].read() == b"second"
+    assert got["VersionId"] == current

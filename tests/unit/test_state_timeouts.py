@@ -137,7 +137,13 @@ def test_the_await_review_deadline_is_what_the_starter_puts_in_the_input(
     monkeypatch.setenv("REVIEW_DEADLINE_SECONDS", "3600")
     monkeypatch.setattr(ingest, "get_settings", lambda: Settings.from_environ(os.environ))
     ingest.start_execution(
-        video_id="v" * 32, bucket="b", key="k", upload_version="s", attempt=1, priority_class="standard"
+        video_id="v" * 32,
+        bucket="b",
+        key="k",
+        version_id="ver",
+        upload_version="s",
+        attempt=1,
+        priority_class="standard",
     )
     [payload] = started
     assert await_review["TimeoutSecondsPath"] == "$.review_deadline_seconds"

@@ -22,6 +22,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         video_id=step.video_id,
         bucket=step.bucket,
         key=step.key,
+        version_id=step.version_id,
         info=step.probe,
         chunk=step.chunk,
         remaining_ms=context.get_remaining_time_in_millis(),

@@ -120,13 +120,20 @@ def _look_at(frames: list[SampledFrame]) -> tuple[list[FrameScore], Hashes]:
 
 
 def moderate_step(
-    *, video_id: str, bucket: str, key: str, info: ProbeResult, override: bool, remaining_ms: int
+    *,
+    video_id: str,
+    bucket: str,
+    key: str,
+    info: ProbeResult,
+    override: bool,
+    remaining_ms: int,
+    version_id: str | None = None,
 ) -> ModerationSummary:
     settings = get_settings()
     video = records.get_record(video_id)
     with work_dir(video_id) as scratch:
         frames = sample_frames(
-            storage.presigned_get(bucket, key),
+            storage.presigned_get(bucket, key, version_id=version_id),
             Path(scratch),
             fps=settings.frame_sample_fps,
             scene_threshold=settings.frame_scene_threshold,
@@ -154,6 +161,7 @@ def moderate_range_step(
     info: ProbeResult,
     chunk: Chunk,
     remaining_ms: int,
+    version_id: str | None = None,
 ) -> ModerateRangeOutput:
     """One Map iteration of the fanned-out mode: sample the chunk's time range on the global
     grid, classify and hash its frames, store them for the verdict; return only the counts
@@ -162,7 +170,7 @@ def moderate_range_step(
     index = chunk.index
     with work_dir(video_id) as scratch:
         frames = sample_range(
-            storage.presigned_get(bucket, key),
+            storage.presigned_get(bucket, key, version_id=version_id),
             Path(scratch),
             start=chunk.start,
             # the last range runs to the end of the file, as the encoder reads it

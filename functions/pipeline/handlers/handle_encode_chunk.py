@@ -28,5 +28,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         remaining_ms=context.get_remaining_time_in_millis(),
         bucket=step.bucket,
         key=step.key,
+        version_id=step.version_id,
     )
     return step_result(OUTPUT, result)

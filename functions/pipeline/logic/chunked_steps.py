@@ -76,14 +76,22 @@ def rungs_for_pass(ladder: list[Rung], pass_name: str) -> list[Rung]:
     raise ValueError(f"unknown pass {pass_name!r}")
 
 
-def split_step(*, video_id: str, bucket: str, key: str, info: ProbeResult, remaining_ms: int) -> SplitOutput:
+def split_step(
+    *,
+    video_id: str,
+    bucket: str,
+    key: str,
+    info: ProbeResult,
+    remaining_ms: int,
+    version_id: str | None = None,
+) -> SplitOutput:
     """Cut the source into chunks: by its index when the container has one (MP4, Matroska: nothing
     is copied, each worker reads its span and the first pass encodes the audio piece by piece), by
     copy otherwise (chunks and the whole audio rendition written here)."""
     settings = get_settings()
     ladder = _ladder(info)
     started = time.time()
-    source = storage.presigned_get(bucket, key)
+    source = storage.presigned_get(bucket, key, version_id=version_id)
     audio: AudioOutput | None = None
     if indexed(info):
         chunks = split_by_index(
@@ -166,6 +174,7 @@ def encode_chunk_step(
     remaining_ms: int,
     bucket: str | None = None,
     key: str | None = None,
+    version_id: str | None = None,
 ) -> EncodeChunkOutput:
     """Encode one chunk to the rungs of its pass. A chunk split by index is read from the source
     (``bucket``/``key``) and, in the first pass, its audio piece is encoded beside the video."""
@@ -178,7 +187,7 @@ def encode_chunk_step(
         if chunk.from_source:
             if not bucket or not key:
                 raise ValueError("a chunk split by index needs the source's bucket and key")
-            source: str | Path = storage.presigned_get(bucket, key)
+            source: str | Path = storage.presigned_get(bucket, key, version_id=version_id)
         else:
             with storage.transient_aws_errors():
                 source = storage.download_file(

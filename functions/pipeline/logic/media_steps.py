@@ -23,18 +23,20 @@ from functions.videos.logic import lifecycle
 PROGRESS_INTERVAL_S = 2.0
 
 
-def probe_step(*, video_id: str, bucket: str, key: str, remaining_ms: int) -> ProbeOutput:
+def probe_step(
+    *, video_id: str, bucket: str, key: str, remaining_ms: int, version_id: str | None = None
+) -> ProbeOutput:
     settings = get_settings()
     try:
         lifecycle.start_processing(video_id)
     except Conflict as exc:
         raise MediaFailed("invalid_state", f"video is not awaiting processing: {exc}") from exc
     with storage.transient_aws_errors():
-        size = storage.object_size(bucket, key)
+        size = storage.object_size(bucket, key, version_id)
     limits = ProbeLimits(
         max_duration_seconds=settings.max_duration_seconds, max_size_bytes=settings.max_upload_bytes
     )
-    source = storage.presigned_get(bucket, key) if size else ""
+    source = storage.presigned_get(bucket, key, version_id=version_id) if size else ""
     result = probe(
         source,
         ffprobe=settings.ffprobe_path,
@@ -89,7 +91,13 @@ def _progress_writer(video_id: str, stage: str, rungs: list[str]) -> Callable[[f
 
 
 def transcode_step(
-    *, video_id: str, bucket: str, key: str, info: ProbeResult, remaining_ms: int
+    *,
+    video_id: str,
+    bucket: str,
+    key: str,
+    info: ProbeResult,
+    remaining_ms: int,
+    version_id: str | None = None,
 ) -> TranscodeOutput:
     settings = get_settings()
     if info.video is None:
@@ -99,7 +107,7 @@ def transcode_step(
     prefix = keys.hls_prefix(video_id)
     with work_dir(video_id) as out:
         outputs = run_ladder(
-            storage.presigned_get(bucket, key),
+            storage.presigned_get(bucket, key, version_id=version_id),
             out,
             ladder,
             info,
@@ -133,6 +141,7 @@ def thumbnails_step(
     info: ProbeResult,
     transcode: TranscodeOutput,
     remaining_ms: int,
+    version_id: str | None = None,
 ) -> ThumbnailsOutput:
     """Poster from the source (one fast seek, full quality); storyboard from the lowest rung just
     encoded: its keyframes sit every segment and it is tiny, so decoding it costs a fraction of
@@ -145,7 +154,7 @@ def thumbnails_step(
         out = scratch / "out"
         out.mkdir()
         make_poster(
-            storage.presigned_get(bucket, key),
+            storage.presigned_get(bucket, key, version_id=version_id),
             out / "poster.jpg",
             duration=info.duration,
             ffmpeg=settings.ffmpeg_path,

@@ -53,6 +53,12 @@ class VideoModel(Model):
     updated_at = UnicodeAttribute()
     upload_key = UnicodeAttribute()
     upload_version = UnicodeAttribute(null=True)
+    # The video's one source, fixed at ingest (functions/videos/logic/ingest.py): the S3 version
+    # of ``upload_key`` every step, retry and approval reads, and its ETag as S3 reported it.
+    source_version_id = UnicodeAttribute(null=True)
+    source_etag = UnicodeAttribute(null=True)
+    # Later objects written to the key, which the starter refused to process: [{at, size, reason}]
+    ignored_uploads = ListAttribute(of=MapAttribute, null=True)
     uploaded_at = UnicodeAttribute(null=True)
     execution_name = UnicodeAttribute(null=True)
     attempt = NumberAttribute(default=0)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
 from functions.shared.clock import now_iso
@@ -126,6 +127,23 @@ def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, 
         if _is_conditional_failure(exc):
             raise Conflict(f"video {video_id} is not in status {expected_status}") from exc
         raise
+
+
+def append_bounded(video_id: str, attribute: str, entry: dict[str, Any], *, limit: int) -> bool:
+    """Append ``entry`` to a list attribute unless it already holds ``limit`` entries (no status
+    change); False when it was full (or the video is gone)."""
+    _refuse_status({attribute: entry})
+    model = _model()
+    attr = getattr(model, attribute)
+    condition = model.video_id.exists() & (attr.does_not_exist() | (size(attr) < limit))
+    actions = [attr.set((attr | []).append([entry])), model.updated_at.set(now_iso())]
+    try:
+        model(video_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
 
 
 def increment(video_id: str, attribute: str, *, statuses: Iterable[VideoStatus]) -> VideoModel | None:

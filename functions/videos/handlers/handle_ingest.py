@@ -23,6 +23,8 @@ def record_handler(record: SQSRecord) -> None:
             key=created.key,
             sequencer=created.sequencer or created.etag or created.version_id or "v",
             size=created.size or 0,
+            version_id=created.version_id,
+            etag=created.etag,
         )
         metrics.add_metric(name=f"Ingest_{outcome.action}", unit="Count", value=1)
 

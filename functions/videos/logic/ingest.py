@@ -1,5 +1,9 @@
 """The starter: an uploaded object moves its video to UPLOADED and starts exactly one execution.
 
+The first object of a video's key is its only source: its version id is recorded and passed to
+every execution (retries and admin approvals included), so what was checked is what is
+published. Later writes to the key are recorded as ignored and their versions deleted.
+
 S3 and SQS deliver at least once, so every step is idempotent: the status change is a
 conditional write, and the execution name is derived from the video id and the upload's S3
 sequencer (unique per PUT, identical across duplicate deliveries of one PUT's event).
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.shared.aws import client
+from functions.shared.clock import now_iso
 from functions.shared.errors import Conflict
 from functions.shared.keys import video_id_from_upload_key
 from functions.shared.observability import logger
@@ -20,6 +25,8 @@ from functions.shared.settings import get_settings
 from functions.videos.logic import lifecycle, priority, records
 
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
+# The reason recorded for an object written to a video's key after its source was fixed.
+IGNORED_SOURCE_FIXED = "source_already_fixed"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ def start_execution(
     video_id: str,
     bucket: str,
     key: str,
+    version_id: str | None,
     upload_version: str,
     attempt: int,
     priority_class: str,
@@ -53,6 +61,7 @@ def start_execution(
         "video_id": video_id,
         "bucket": bucket,
         "key": key,
+        "version_id": version_id,  # the video's fixed source: every step reads this version
         "upload_version": upload_version,
         "attempt": attempt,
         "priority_class": priority_class,  # whose budget AcquireSlot takes a slot of
@@ -69,7 +78,19 @@ def start_execution(
     return name
 
 
-def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -> IngestOutcome:
+def handle_object_created(
+    *,
+    bucket: str,
+    key: str,
+    sequencer: str,
+    size: int,
+    version_id: str | None = None,
+    etag: str | None = None,
+) -> IngestOutcome:
+    """The first object of a video's key becomes its one source: its S3 version (and ETag) are
+    recorded with the move to UPLOADED and every execution reads that version. Anything written
+    to the key later (S3 refuses a second PUT through the upload URL; another writer may not) is
+    recorded on the video as ignored, its version deleted, and never processed."""
     video_id = video_id_from_upload_key(key)
     if video_id is None:
         logger.warning("ignoring an object outside the upload layout", extra={"key": key})
@@ -84,17 +105,19 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
     name = execution_name(video_id, sequencer, attempt)
     try:
         lifecycle.mark_uploaded(
-            video_id, upload_version=sequencer, execution_name=name, attempt=attempt, size_bytes=size
+            video_id,
+            upload_version=sequencer,
+            execution_name=name,
+            attempt=attempt,
+            size_bytes=size,
+            source_version_id=version_id,
+            source_etag=etag,
         )
         action = "started"
     except Conflict:
         current = records.get_record(video_id)
-        if current.upload_version != sequencer:
-            # A second upload raced the first: the first one owns the pipeline.
-            logger.warning(
-                "ignoring a second upload for a video already past AWAITING_UPLOAD",
-                extra={"status": current.status, "upload_version": sequencer},
-            )
+        if not _same_upload(current, sequencer=sequencer, version_id=version_id):
+            _ignore_later_upload(current, bucket=bucket, key=key, version_id=version_id, size=size)
             return IngestOutcome(video_id, "ignored")
         # The same upload delivered again: make sure its execution exists (the first delivery may
         # have crashed between the write and the start), then stop.
@@ -104,11 +127,37 @@ def handle_object_created(*, bucket: str, key: str, sequencer: str, size: int) -
         video_id=video_id,
         bucket=bucket,
         key=key,
+        version_id=version_id,
         upload_version=sequencer,
         attempt=attempt,
         priority_class=priority.class_of(item.priority_class).name,
     )
     return IngestOutcome(video_id, action, name)
+
+
+def _same_upload(current: Any, *, sequencer: str, version_id: str | None) -> bool:
+    """A redelivery of the event that fixed the source (S3 delivers at least once)."""
+    if version_id and current.source_version_id:
+        return bool(current.source_version_id == version_id)
+    return bool(current.upload_version == sequencer)
+
+
+def _ignore_later_upload(current: Any, *, bucket: str, key: str, version_id: str | None, size: int) -> None:
+    entry = {
+        "at": now_iso(),
+        "size_bytes": size,
+        "status": current.status,
+        "reason": IGNORED_SOURCE_FIXED,
+    }
+    logger.warning(
+        "ignoring an object written to the upload key after the video's source was fixed",
+        extra={"status": current.status, "size_bytes": size, "ignored_version_id": version_id},
+    )
+    if not lifecycle.record_ignored_upload(current.video_id, entry):
+        logger.warning("the video's record of ignored uploads is full: this one is logged only")
+    if version_id and current.source_version_id and version_id != current.source_version_id:
+        # Only that later version: the source version stays the key's current one again.
+        client("s3").delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
 
 def retry_failed(item: Any) -> str:
@@ -146,6 +195,7 @@ def _start_again(item: Any, attempt: int, *, moderation_override: bool) -> str:
         video_id=item.video_id,
         bucket=get_settings().upload_bucket,
         key=item.upload_key,
+        version_id=item.source_version_id,  # the same object the first attempt read
         upload_version=item.upload_version or "v",
         attempt=attempt,
         priority_class=priority.class_of(item.priority_class).name,

@@ -21,7 +21,7 @@ the statuses it starts from; the DAL refuses one the transition table
 
 and the facts recorded while a video is processed, which change no status: ``record_probe``,
 ``record_progress``, ``start_chunk_counting``, ``count_chunk_done``, ``write_chunk_progress``,
-``record_moderation_reasons``.
+``record_moderation_reasons``, ``record_ignored_upload``.
 
 A move raises ``Conflict`` when the record is not in one of its statuses (someone else moved it
 first). Moves that a retried step repeats after success say so in their return value instead.
@@ -77,16 +77,26 @@ def create_awaiting_upload(
 
 
 def mark_uploaded(
-    video_id: str, *, upload_version: str, execution_name: str, attempt: int, size_bytes: int
+    video_id: str,
+    *,
+    upload_version: str,
+    execution_name: str,
+    attempt: int,
+    size_bytes: int,
+    source_version_id: str | None = None,
+    source_etag: str | None = None,
 ) -> VideoModel:
-    """The upload arrived: UPLOADED, queued for a pipeline slot. Only from AWAITING_UPLOAD (a
-    second upload, or a redelivery of this one, gets ``Conflict``)."""
+    """The upload arrived: UPLOADED, queued for a pipeline slot, its source fixed (the S3 version
+    every later step reads). Only from AWAITING_UPLOAD (a second upload, or a redelivery of this
+    one, gets ``Conflict``)."""
     return _holding(
         dal.transition(
             video_id,
             S.UPLOADED,
             only_from={S.AWAITING_UPLOAD},
             upload_version=upload_version,
+            source_version_id=source_version_id,
+            source_etag=source_etag,
             uploaded_at=now_iso(),
             execution_name=execution_name,
             attempt=attempt,
@@ -148,6 +158,15 @@ def start_processing(video_id: str) -> VideoModel:
         message=None,
         progress={"stage": "probe", "percent": 0},
     )
+
+
+IGNORED_UPLOADS_KEPT = 20  # entries of ignored_uploads kept on a record; later ones are logged only
+
+
+def record_ignored_upload(video_id: str, entry: dict[str, Any]) -> bool:
+    """An object written to the video's key after its source was fixed, not processed (no status
+    change). False when the record already holds ``IGNORED_UPLOADS_KEPT`` of them."""
+    return dal.append_bounded(video_id, "ignored_uploads", entry, limit=IGNORED_UPLOADS_KEPT)
 
 
 def record_probe(

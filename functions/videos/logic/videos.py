@@ -17,6 +17,7 @@ from functions.videos.logic.uploads import check_size, upload_target
 from functions.videos.models import (
     CreateVideoRequest,
     CreateVideoResponse,
+    IgnoredUpload,
     Reason,
     Rendition,
     VideoStatus,
@@ -54,6 +55,7 @@ def to_view(item: VideoModel, *, evidence: bool = False) -> VideoView:
         renditions_pending=list(item.renditions_pending or []),
         viewable_at=item.viewable_at,
         priority_class=priority.class_of(item.priority_class).name,
+        ignored_uploads=[IgnoredUpload(**_plain(x)) for x in (item.ignored_uploads or [])],
     )
 
 
