@@ -64,10 +64,13 @@ def moderation(account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     source = FileWordListSource(words)
     monkeypatch.setattr(saga_step, "_word_source", lambda: source)
 
-    def local_copy(bucket: str, key: str, expires: int = 3600) -> str:
+    def local_copy(bucket: str, key: str, expires: int = 3600, *, version_id: str | None = None) -> str:
         dest = tmp_path / "sources" / key.replace("/", "_")
         dest.parent.mkdir(exist_ok=True)
-        return str(storage.download_file(bucket, key, dest))
+        extra = {"VersionId": version_id} if version_id else {}
+        body = storage.client("s3").get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+        dest.write_bytes(body)
+        return str(dest)
 
     monkeypatch.setattr(storage, "presigned_get", local_copy)
     fingerprints.reset()
