@@ -52,6 +52,7 @@ POLICY: dict[str, Rule] = {
     "videos:read_evidence": Rule(_ADMINS),  # what each moderation check found
     "videos:play": Rule(_ANY_ROLE),
     "videos:retry": Rule(_CREATORS, owner_only=True),
+    "videos:update": Rule(_CREATORS, owner_only=True),  # PATCH: visibility
     # moderation
     "moderation:read_queue": Rule(_ADMINS),
     "moderation:decide": Rule(_ADMINS),

@@ -48,6 +48,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """It existed and is no more (a video taken down, a session ended or expired)."""
+
+    status = 410
+    code = "gone"
+
+
 class PreconditionFailed(DomainError):
     """``If-Match`` named a version that is no longer current (optimistic concurrency)."""
 

@@ -59,6 +59,15 @@ def sources_of(target: VideoStatus) -> frozenset[VideoStatus]:
     return frozenset(src for src, dests in ALLOWED_TRANSITIONS.items() if target in dests)
 
 
+class Visibility(StrEnum):
+    """Who may play a READY video that is bound to no title (a bound one follows its title's
+    publication): the playback-access decision reads it (functions/playback/logic/access.py)."""
+
+    PRIVATE = "private"  # the owner and admins only (the default)
+    UNLISTED = "unlisted"  # anyone signed in who has the id
+    PUBLIC = "public"  # anyone signed in
+
+
 class IllegalTransition(ValueError):
     """A move the transition table does not allow: a programming error, never a race (a race is a
     failed condition, ``Conflict``)."""
@@ -87,6 +96,11 @@ class CreateVideoRequest(ApiModel):
         default=None,
         description="Processing class (default standard); 'priority' needs the priority plan or admin role",
     )
+    visibility: Visibility = Field(
+        default=Visibility.PRIVATE,
+        description="Who may play it while it is bound to no title: private (owner and admins), "
+        "unlisted (anyone signed in with the id), public",
+    )
 
     @field_validator("tags")
     @classmethod
@@ -98,6 +112,15 @@ class CreateVideoRequest(ApiModel):
                 raise ValueError("each tag must be 1-50 characters")
             cleaned.append(tag)
         return cleaned
+
+
+class UpdateVideoRequest(ApiModel):
+    """PATCH /v1/videos/{id}. Only what changes no checked content: a new title or description
+    would have to pass moderation again, so they are not editable here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visibility: Visibility
 
 
 class UploadPart(ApiModel):
@@ -175,6 +198,7 @@ class VideoView(ApiModel):
     renditions_pending: list[str] = Field(default_factory=list)
     viewable_at: str | None = None
     priority_class: PriorityClassName = "standard"
+    visibility: Visibility = Visibility.PRIVATE
     # Later writes to the upload key, refused by the starter (the source is the first upload).
     ignored_uploads: list[IgnoredUpload] = Field(default_factory=list)
 

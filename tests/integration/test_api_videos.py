@@ -171,8 +171,8 @@ def test_playback_of_a_video_that_is_not_ready_is_409(api: ApiCall) -> None:
 
 
 def test_playback_returns_a_signed_wildcard_url_any_viewer_can_use(api: ApiCall, account: Account) -> None:
-    # Given a READY video
-    video_id = _create(api)["id"]
+    # Given a READY video anyone signed in may play
+    video_id = _create(api, visibility="public")["id"]
     _mark_ready(account, video_id)
     # When a viewer (not the owner) asks for playback
     resp = api("POST", f"/v1/videos/{video_id}/playback", role="viewer", sub="viewer-9")
@@ -210,8 +210,13 @@ def test_playback_can_bind_the_viewer_ip_and_shorten_the_ttl(api: ApiCall, accou
 
 
 def test_playback_of_someone_elses_unpublished_video_is_403(api: ApiCall) -> None:
-    video_id = _create(api)["id"]
-    assert api("POST", f"/v1/videos/{video_id}/playback", sub="intruder").status == 403
+    video_id = _create(api, visibility="public")["id"]
+    resp = api("POST", f"/v1/videos/{video_id}/playback", sub="intruder")
+    assert resp.status == 403
+    assert resp.body["error"]["code"] == "not_ready"
+    # ... while its owner learns why
+    owner = api("POST", f"/v1/videos/{video_id}/playback")
+    assert (owner.status, owner.body["error"]["code"]) == (409, "video_not_ready")
 
 
 def test_playback_rejects_an_invalid_ttl(api: ApiCall) -> None:

@@ -128,6 +128,21 @@ def test_the_source_is_the_version_first_uploaded_and_a_later_one_is_recorded_an
     assert [(u["reason"], u["status"]) for u in shown] == [("source_already_fixed", "UPLOADED")]
 
 
+def test_two_events_of_one_object_version_start_one_execution(api: ApiCall, account: Account) -> None:
+    # Given one object version whose ObjectCreated arrives twice with different sequencers
+    video_id = _new_video(api)
+    bucket, key = account.resources.upload_bucket, upload_key(video_id)
+    put = account.client("s3").put_object(Bucket=bucket, Key=key, Body=b"checked")
+    for sequencer in ("AAA1", "AAA2"):
+        body = json.loads(s3_message(bucket, key, sequencer=sequencer))
+        body["Records"][0]["s3"]["object"]["versionId"] = put["VersionId"]
+        invoke(STARTER, sqs_event(json.dumps(body)))
+    # Then one execution runs, named from the first
+    [run] = executions(account)
+    assert "AAA1" in run["name"]
+    assert "ignored_uploads" not in status(account, video_id)
+
+
 def test_ignored_uploads_kept_on_the_record_are_bounded(api: ApiCall, account: Account) -> None:
     from functions.videos.logic import lifecycle
 

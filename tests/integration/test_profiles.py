@@ -26,8 +26,16 @@ def create_profile(
     return dict(resp.body)
 
 
-def put_video(account: Account, video_id: str, *, owner: str = "uploader-1", status: str = "READY") -> None:
-    """A video record as the pipeline leaves it (what the API reads of it)."""
+def put_video(
+    account: Account,
+    video_id: str,
+    *,
+    owner: str = "uploader-1",
+    status: str = "READY",
+    visibility: str = "public",
+) -> None:
+    """A video record as the pipeline leaves it (what the API reads of it); public, so that
+    another signed-in user may play it while it is bound to no title (the access decision)."""
     account.client("dynamodb").put_item(
         TableName=account.resources.videos_table,
         Item={
@@ -39,6 +47,7 @@ def put_video(account: Account, video_id: str, *, owner: str = "uploader-1", sta
             "created_at": {"S": "2026-01-01T00:00:00Z"},
             "updated_at": {"S": "2026-01-01T00:00:00Z"},
             "upload_key": {"S": f"uploads/{video_id}/source"},
+            "visibility": {"S": visibility},
         },
     )
 

@@ -138,6 +138,9 @@ MATRIX: dict[str, Case] = {
     "POST /v1/videos/{video_id}/playback": Case(
         EVERYONE, 200, lambda w: Request(f"/v1/videos/{w.video()}/playback", body={})
     ),
+    "PATCH /v1/videos/{video_id}": Case(
+        CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video()}", body={"visibility": "unlisted"})
+    ),
     "POST /v1/videos/{video_id}/retry": Case(
         CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video('FAILED')}/retry")
     ),

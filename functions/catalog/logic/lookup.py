@@ -1,4 +1,5 @@
-"""Which content rating governs a video: the title it is bound to, as a movie or as an episode.
+"""Which titles a video is bound to (as a movie or as an episode), their publication state and
+rating: what the playback-access decision asks, and the content rating that governs a video.
 
 Playback asks this to refuse a kids profile what its ceiling excludes. Two calls at most, both
 on keys: a Query on the sparse ``by-video`` index, then one BatchGetItem for the titles of the
@@ -7,10 +8,58 @@ episodes found (a movie's own item already carries its rating).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from functions.catalog.dal import titles as dal
-from functions.catalog.dal.tables import TitleItem
+from functions.catalog.dal.tables import EpisodeItem, TitleItem
 from functions.catalog.logic.projection import audience_age
+from functions.catalog.models import PublicationState
 from functions.shared.ratings import ContentRating
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One title that plays the video: the movie itself, or the series of an episode."""
+
+    title_id: str
+    name: str  # the title's name
+    kind: str  # movie | series
+    published: bool
+    rating: str  # the title's content rating; an unrated title counts as NC-17 (adult only)
+    season: int | None = None
+    episode: int | None = None
+    episode_name: str | None = None
+
+
+def bindings_for_video(video_id: str) -> list[Binding]:
+    """Every title the video is bound to, with its publication state and rating (two calls at
+    most, as ``rating_for_video``); empty when it is bound to none."""
+    bound = dal.items_bound_to(video_id)
+    if not bound:
+        return []
+    titles = {item.title_id: item for item in bound if isinstance(item, TitleItem)}
+    missing = [item.title_id for item in bound if item.title_id not in titles]
+    if missing:
+        titles.update({t.title_id: t for t in dal.titles_by_key(missing)})
+    out = []
+    for item in bound:
+        title = titles.get(item.title_id)
+        if title is None:  # an episode of a title deleted a moment ago
+            continue
+        episode = item if isinstance(item, EpisodeItem) else None
+        out.append(
+            Binding(
+                title_id=title.title_id,
+                name=title.title,
+                kind=title.kind,
+                published=title.state == PublicationState.PUBLISHED,
+                rating=title.content_rating or ContentRating.NC_17.value,
+                season=int(episode.season_number) if episode else None,
+                episode=int(episode.episode_number) if episode else None,
+                episode_name=episode.title if episode else None,
+            )
+        )
+    return out
 
 
 def rating_for_video(video_id: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from functions.identity.logic.audience import audience_ceiling
+from functions.identity.logic.audience import active_profile
 from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
 from functions.videos.models import PlaybackRequest, PlaybackResponse
@@ -27,11 +27,12 @@ VideoId = Annotated[str, Path(description="Video id (32 hex characters)")]
             "content": {"application/json": {"model": PlaybackResponse}},
         },
         403: {
-            "description": "Unpublished and not yours; the X-Profile-Id profile is not yours; or the "
-            "title's rating is above that profile's age ceiling (code rating_restricted)"
+            "description": "The playback-access decision refused (code private, not_published, "
+            "rating_restricted or forbidden_role); or the X-Profile-Id profile is not yours"
         },
         404: {"description": "No such video, or no such X-Profile-Id profile (code profile_not_found)"},
-        409: {"description": "Not READY"},
+        409: {"description": "Not READY or VIEWABLE (code video_not_ready)"},
+        410: {"description": "Taken down (code deleted)"},
     },
     tags=["playback"],
 )
@@ -46,10 +47,12 @@ def create_playback(
     event = router.current_event
     principal = principal_from_event(event.raw_event)
     logger.append_keys(video_id=video_id)
+    profile = active_profile(principal, event.raw_event)
     return urls.create_playback(
         principal,
         video_id,
         request or PlaybackRequest(),
         event.raw_event["requestContext"]["http"]["sourceIp"],
-        ceiling=audience_ceiling(principal, event.raw_event),
+        ceiling=profile.ceiling,
+        profile_id=profile.profile_id,
     )

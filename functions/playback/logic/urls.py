@@ -1,24 +1,21 @@
-"""Signed playback URLs for READY videos (see functions.playback.signing for the policy choice).
+"""Signed playback URLs (see functions.playback.signing for the policy choice), for what the
+playback-access decision (functions/playback/logic/access.py) lets the caller play.
 
-Playback sits above the domains it asks: the video must be visible to the caller (videos), and
-the title it is bound to must be within the active profile's ceiling (catalog, identity). None
-of those imports playback, so no package depends on itself through this one.
+Playback sits above the domains it asks (videos, catalog, identity); none of those imports
+playback, so no package depends on itself through this one.
 """
 
 from __future__ import annotations
 
 import time
 
-from functions.catalog.logic.lookup import rating_for_video
+from functions.playback.logic import access
 from functions.playback.signing import iso, sign_url
-from functions.shared import keys, ratings
+from functions.shared import keys
 from functions.shared.auth import Principal
-from functions.shared.authz import authorize
-from functions.shared.errors import Conflict, Forbidden
 from functions.shared.secrets import cloudfront_private_key
 from functions.shared.settings import get_settings
-from functions.videos.logic.videos import load_visible
-from functions.videos.models import PlaybackRequest, PlaybackResponse, VideoStatus
+from functions.videos.models import PlaybackRequest, PlaybackResponse
 
 
 def create_playback(
@@ -28,15 +25,13 @@ def create_playback(
     source_ip: str,
     *,
     ceiling: int | None = None,
+    profile_id: str | None = None,
 ) -> PlaybackResponse:
-    """``ceiling``: the active viewer profile's age ceiling (identity's ``audience_ceiling``), if any."""
-    authorize(principal, "videos:play")
-    item = load_visible(principal, video_id)
-    # VIEWABLE: the lowest rung is stitched and its master playlist lists it; the player picks up
-    # the higher rungs when it reloads the master after they are published.
-    if item.status not in (VideoStatus.READY, VideoStatus.VIEWABLE):
-        raise Conflict(f"video {video_id} is {item.status}, not READY or VIEWABLE", code="video_not_ready")
-    _check_rating(video_id, ceiling)
+    """``ceiling``/``profile_id``: the active viewer profile (identity's ``active_profile``)."""
+    # Who may play what is decided in one place (functions/playback/logic/access.py).
+    # VIEWABLE (owner and admins): the lowest rung is stitched and its master playlist lists it;
+    # the player picks up the higher rungs when it reloads the master after they are published.
+    access.decide(access.Viewer(principal, ceiling=ceiling, profile_id=profile_id), video_id).require()
     settings = get_settings()
     ttl = min(request.ttl_seconds or settings.playback_ttl_seconds, settings.playback_ttl_seconds)
     expires_at = int(time.time()) + ttl
@@ -51,16 +46,3 @@ def create_playback(
         source_ip=source_ip if bind_ip else None,
     )
     return PlaybackResponse(hls_url=url, expires_at=iso(expires_at))
-
-
-def _check_rating(video_id: str, ceiling: int | None) -> None:
-    """Refuse a profile the rating of the title this video belongs to. The catalog is read only
-    for a restricted profile; a video bound to no title is not rated, and plays."""
-    if ceiling is None:
-        return
-    rating = rating_for_video(video_id)
-    if rating is not None and not ratings.allowed(rating, ceiling):
-        raise Forbidden(
-            f"this video is rated {rating}: above the active profile's age ceiling ({ceiling})",
-            code="rating_restricted",
-        )

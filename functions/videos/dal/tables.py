@@ -81,6 +81,7 @@ class VideoModel(Model):
     chunks_done_rest = NumberAttribute(null=True)
     progress_seq = NumberAttribute(null=True)  # orders concurrent progress writes of chunk workers
     priority_class = UnicodeAttribute(null=True)  # functions/videos/logic/priority.py; None: standard
+    visibility = UnicodeAttribute(null=True)  # models.Visibility; None (older records): private
 
     owner_index = OwnerIndex()
     status_index = StatusIndex()

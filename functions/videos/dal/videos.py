@@ -41,6 +41,7 @@ def create(
     tags: list[str],
     upload_key: str,
     priority_class: str | None = None,
+    visibility: str | None = None,
 ) -> VideoModel:
     model = _model()
     ts = now_iso()
@@ -55,6 +56,7 @@ def create(
         updated_at=ts,
         upload_key=upload_key,
         priority_class=priority_class,
+        visibility=visibility,
     )
     try:
         item.save(condition=model.video_id.does_not_exist())

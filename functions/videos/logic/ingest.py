@@ -120,8 +120,10 @@ def handle_object_created(
             _ignore_later_upload(current, bucket=bucket, key=key, version_id=version_id, size=size)
             return IngestOutcome(video_id, "ignored")
         # The same upload delivered again: make sure its execution exists (the first delivery may
-        # have crashed between the write and the start), then stop.
+        # have crashed between the write and the start), then stop. Named from the upload the
+        # record holds: the same object's events may differ in their sequencer.
         attempt = int(current.attempt or 1)
+        sequencer = current.upload_version or sequencer
         action = "duplicate"
     name = start_execution(
         video_id=video_id,

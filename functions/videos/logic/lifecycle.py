@@ -21,7 +21,7 @@ the statuses it starts from; the DAL refuses one the transition table
 
 and the facts recorded while a video is processed, which change no status: ``record_probe``,
 ``record_progress``, ``start_chunk_counting``, ``count_chunk_done``, ``write_chunk_progress``,
-``record_moderation_reasons``, ``record_ignored_upload``.
+``record_moderation_reasons``, ``record_ignored_upload``, ``set_visibility``.
 
 A move raises ``Conflict`` when the record is not in one of its statuses (someone else moved it
 first). Moves that a retried step repeats after success say so in their return value instead.
@@ -63,6 +63,7 @@ def create_awaiting_upload(
     tags: list[str],
     upload_key: str,
     priority_class: str | None = None,
+    visibility: str | None = None,
 ) -> VideoModel:
     """A new video, AWAITING_UPLOAD (``Conflict`` if the id exists)."""
     return dal.create(
@@ -73,7 +74,13 @@ def create_awaiting_upload(
         tags=tags,
         upload_key=upload_key,
         priority_class=priority_class,
+        visibility=visibility,
     )
+
+
+def set_visibility(video_id: str, visibility: str) -> None:
+    """Who may play the video when it is bound to no title (no status change)."""
+    dal.update_fields(video_id, visibility=visibility)
 
 
 def mark_uploaded(

@@ -20,8 +20,10 @@ from functions.videos.models import (
     IgnoredUpload,
     Reason,
     Rendition,
+    UpdateVideoRequest,
     VideoStatus,
     VideoView,
+    Visibility,
 )
 
 
@@ -55,6 +57,7 @@ def to_view(item: VideoModel, *, evidence: bool = False) -> VideoView:
         renditions_pending=list(item.renditions_pending or []),
         viewable_at=item.viewable_at,
         priority_class=priority.class_of(item.priority_class).name,
+        visibility=Visibility(item.visibility or Visibility.PRIVATE),
         ignored_uploads=[IgnoredUpload(**_plain(x)) for x in (item.ignored_uploads or [])],
     )
 
@@ -91,6 +94,7 @@ def create_video(principal: Principal, request: CreateVideoRequest) -> CreateVid
             tags=request.tags,
             upload_key=key,
             priority_class=priority_class.name,
+            visibility=request.visibility.value,
         )
     except BaseException:
         active_uploads.give_back_place(principal.sub, video_id)
@@ -112,3 +116,14 @@ def load_visible(principal: Principal, video_id: str) -> VideoModel:
 
 def get_video(principal: Principal, video_id: str) -> VideoView:
     return to_view(load_visible(principal, video_id), evidence=permits(principal, "videos:read_evidence"))
+
+
+def update_video(principal: Principal, video_id: str, request: UpdateVideoRequest) -> VideoView:
+    """PATCH: the owner or an admin sets the video's visibility."""
+    authorize(principal, "videos:update")
+    if not VIDEO_ID_RE.match(video_id):
+        raise NotFound(f"video {video_id} not found")
+    item = dal.get(video_id)
+    authorize(principal, "videos:update", owner=item.owner_sub)
+    lifecycle.set_visibility(video_id, request.visibility.value)
+    return get_video(principal, video_id)

@@ -13,7 +13,7 @@ from functions.shared.auth import principal_from_event
 from functions.shared.observability import logger, tracer
 from functions.videos.logic import retry
 from functions.videos.logic import videos as logic
-from functions.videos.models import CreateVideoRequest, CreateVideoResponse, VideoView
+from functions.videos.models import CreateVideoRequest, CreateVideoResponse, UpdateVideoRequest, VideoView
 
 router = Router()
 
@@ -61,6 +61,23 @@ def get_video(video_id: VideoId) -> VideoView:
     principal = principal_from_event(router.current_event.raw_event)
     logger.append_keys(video_id=video_id)
     return logic.get_video(principal, video_id)
+
+
+@router.patch(
+    "/v1/videos/<video_id>",
+    summary="Change a video's visibility (owner or admin)",
+    responses={
+        200: {"description": "The video", "content": {"application/json": {"model": VideoView}}},
+        403: {"description": "Not yours"},
+        404: {"description": "No such video"},
+        422: {"description": "Invalid request (only visibility may change)"},
+    },
+    tags=["videos"],
+)
+@tracer.capture_method
+def update_video(video_id: VideoId, request: Annotated[UpdateVideoRequest, Body()]) -> VideoView:
+    logger.append_keys(video_id=video_id)
+    return logic.update_video(principal_from_event(router.current_event.raw_event), video_id, request)
 
 
 @router.post(
