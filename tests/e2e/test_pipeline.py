@@ -30,7 +30,7 @@ def ready_video(stack: EmbeddedStack, media_dir: Path) -> dict[str, Any]:
     """One 720p clip with audio through the whole pipeline, shared by the checks below."""
     clip = make_clip(media_dir / "hd.mp4", seconds=9, size="1280x720", rate=30)
     client = Client(stack, sub="owner-1")
-    video_id = client.upload(clip, "happy path")
+    video_id = client.upload(clip, "happy path", visibility="public")  # other viewers play it too
     return client.wait(video_id, {"READY", "FAILED", "REJECTED"})
 
 
@@ -58,7 +58,7 @@ def test_happy_path_reaches_ready_with_renditions_poster_and_storyboard(
 def test_signed_url_plays_master_variants_and_segments_through_the_edge(
     ready_video: dict[str, Any], stack: EmbeddedStack, tmp_path: Path
 ) -> None:
-    # Given a signed playback URL from the API (any signed-in viewer may play a READY video)
+    # Given a signed playback URL from the API (any signed-in viewer may play a public READY video)
     viewer = Client(stack, sub="viewer-1", role="viewer")
     resp = viewer.playback(ready_video["id"])
     assert resp.status_code == 200, resp.text
