@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "videos:read_evidence": (ADMINS, False),
     "videos:play": (ALL, False),
     "videos:retry": (CREATORS, True),
+    "videos:update": (CREATORS, True),
     "moderation:read_queue": (ADMINS, False),
     "moderation:decide": (ADMINS, False),
     "moderation:protect": (ADMINS, False),
