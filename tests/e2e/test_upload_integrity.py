@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from functions.shared.keys import upload_key
 from infra.local.emulator import EmbeddedStack
 from tests.conftest import make_clip
 from tests.e2e.conftest import Client
@@ -30,6 +31,34 @@ def _put(upload: dict[str, Any], body: bytes, headers: dict[str, str] | None = N
     return requests.put(upload["url"], data=body, headers=sent, timeout=60)
 
 
+def _rejected_short_clip(
+    client: Client, tmp_path: Path, title: str
+) -> tuple[str, dict[str, Any], Path, Path]:
+    """A 0.5 s clip whose title holds a listed word, uploaded and REJECTED; and a 12 s other file.
+    Returns the video id, its upload target, the clip and the other file."""
+    short = make_clip(tmp_path / "short.mp4", seconds=0.5)
+    other = make_clip(tmp_path / "other.mp4", seconds=12)
+    created = client.create(title, size_bytes=short.stat().st_size)
+    assert _put(created["upload"], short.read_bytes()).status_code == 200
+    assert client.wait(created["id"], {"READY", "FAILED", "REJECTED"})["status"] == "REJECTED"
+    return created["id"], created["upload"], short, other
+
+
+def _approve_publishes_the_short_clip(admin: Client, client: Client, video_id: str) -> dict[str, Any]:
+    """An admin's approval re-runs every step; what is published is the 0.5 s clip, not another."""
+    resp = requests.post(
+        f"{admin.api}/v1/videos/{video_id}/moderation",
+        json={"decision": "approve"},
+        headers=admin.headers,
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    video = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=180)
+    assert video["status"] == "READY"
+    assert video["duration_seconds"] < 2
+    return video
+
+
 def test_an_upload_larger_than_declared_is_refused_at_s3(client: Client) -> None:
     # Given a video declared at 100 bytes
     created = client.create("declared small", size_bytes=100)
@@ -47,12 +76,7 @@ def test_the_swapped_source_sequence_publishes_the_checked_file(
     client: Client, admin: Client, tmp_path: Path
 ) -> None:
     # Given a 0.5 s clip whose title holds a listed word, uploaded and REJECTED
-    short = make_clip(tmp_path / "short.mp4", seconds=0.5)
-    other = make_clip(tmp_path / "other.mp4", seconds=12)
-    created = client.create("forbiddenword clip", size_bytes=short.stat().st_size)
-    video_id, upload = created["id"], created["upload"]
-    assert _put(upload, short.read_bytes()).status_code == 200
-    assert client.wait(video_id, {"READY", "FAILED", "REJECTED"})["status"] == "REJECTED"
+    video_id, upload, short, other = _rejected_short_clip(client, tmp_path, "forbiddenword clip")
     # When the same presigned URL is used again: another file, the same bytes, without the
     # signed If-None-Match header
     assert _put(upload, other.read_bytes()).status_code == 403
@@ -60,16 +84,7 @@ def test_the_swapped_source_sequence_publishes_the_checked_file(
     without = {k: v for k, v in upload["headers"].items() if k != "If-None-Match"}
     assert _put(upload, short.read_bytes(), without).status_code == 403
     # Then an admin's approval publishes the file that was checked, not another
-    resp = requests.post(
-        f"{admin.api}/v1/videos/{video_id}/moderation",
-        json={"decision": "approve"},
-        headers=admin.headers,
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    video = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=180)
-    assert video["status"] == "READY"
-    assert video["duration_seconds"] < 2
+    _approve_publishes_the_short_clip(admin, client, video_id)
 
 
 def _wait_for(predicate: Any, timeout: float = 60) -> Any:
@@ -86,21 +101,14 @@ def test_a_later_write_to_the_key_is_ignored_and_the_fixed_source_is_published(
     stack: EmbeddedStack, client: Client, admin: Client, tmp_path: Path
 ) -> None:
     # Given a 0.5 s clip with a listed word in its title, uploaded and REJECTED
-    short = make_clip(tmp_path / "short.mp4", seconds=0.5)
-    other = make_clip(tmp_path / "other.mp4", seconds=12)
-    created = client.create("forbiddenword pinned", size_bytes=short.stat().st_size)
-    video_id = created["id"]
-    assert _put(created["upload"], short.read_bytes()).status_code == 200
-    rejected = client.wait(video_id, {"READY", "FAILED", "REJECTED"})
-    assert rejected["status"] == "REJECTED"
+    video_id, _, short, other = _rejected_short_clip(client, tmp_path, "forbiddenword pinned")
+    rejected = client.get(video_id)
     assert rejected["ignored_uploads"] == []
     # When something with write access to the upload bucket (not the upload URL, which S3 now
     # refuses) puts another file on the video's key
     s3 = stack.client("s3")
     bucket = stack.resources.upload_bucket
-    key = next(
-        o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if video_id in o["Key"]
-    )
+    key = upload_key(video_id)
     s3.put_object(Bucket=bucket, Key=key, Body=other.read_bytes())
     # Then the starter records it as ignored, starts nothing, and deletes that version only
     video = _wait_for(lambda: (v := client.get(video_id))["ignored_uploads"] and v)
@@ -115,16 +123,7 @@ def test_a_later_write_to_the_key_is_ignored_and_the_fixed_source_is_published(
     )
     assert versions[0]["Size"] == short.stat().st_size
     # ... and an admin's approval re-runs every step on the version fixed at ingest
-    resp = requests.post(
-        f"{admin.api}/v1/videos/{video_id}/moderation",
-        json={"decision": "approve"},
-        headers=admin.headers,
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    ready = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=180)
-    assert ready["status"] == "READY"
-    assert ready["duration_seconds"] < 2
+    _approve_publishes_the_short_clip(admin, client, video_id)
 
 
 def test_every_step_reads_the_version_fixed_at_ingest(
@@ -132,17 +131,10 @@ def test_every_step_reads_the_version_fixed_at_ingest(
 ) -> None:
     # Given a REJECTED video whose key then holds another file as its current version (written
     # while the starter's cleanup was not there to remove it: the starter is bypassed here)
-    short = make_clip(tmp_path / "short.mp4", seconds=0.5)
-    other = make_clip(tmp_path / "other.mp4", seconds=12)
-    created = client.create("forbiddenword current", size_bytes=short.stat().st_size)
-    video_id = created["id"]
-    assert _put(created["upload"], short.read_bytes()).status_code == 200
-    assert client.wait(video_id, {"READY", "FAILED", "REJECTED"})["status"] == "REJECTED"
+    video_id, _, _, other = _rejected_short_clip(client, tmp_path, "forbiddenword current")
     s3 = stack.client("s3")
     bucket = stack.resources.upload_bucket
-    key = next(
-        o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if video_id in o["Key"]
-    )
+    key = upload_key(video_id)
     config = s3.get_bucket_notification_configuration(Bucket=bucket)
     config.pop("ResponseMetadata", None)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
@@ -151,16 +143,7 @@ def test_every_step_reads_the_version_fixed_at_ingest(
     finally:
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
     assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == other.stat().st_size
-    # When an admin approves it
-    resp = requests.post(
-        f"{admin.api}/v1/videos/{video_id}/moderation",
-        json={"decision": "approve"},
-        headers=admin.headers,
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    # Then probe, moderation, transcode and thumbnails read the fixed version, not the key's
-    ready = client.wait(video_id, {"READY", "FAILED", "REJECTED"}, timeout=180)
-    assert ready["status"] == "READY"
-    assert ready["duration_seconds"] < 2
+    # When an admin approves it, then probe, moderation, transcode and thumbnails read the fixed
+    # version, not the key's
+    ready = _approve_publishes_the_short_clip(admin, client, video_id)
     assert ready["ignored_uploads"] == []

@@ -26,9 +26,9 @@ def ready_video(account: Account) -> str:
     return video_id
 
 
-def tv_ma_series(catalog: Catalog, title: str, video_id: str) -> dict[str, Any]:
-    """A published TV-MA series whose S1E1 plays ``video_id``."""
-    series = catalog.create(kind="series", title=title, content_rating="TV-MA")
+def series_with_episode(catalog: Catalog, title: str, video_id: str, rating: str) -> dict[str, Any]:
+    """A draft series whose S1E1 plays ``video_id`` (the title at its current version)."""
+    series = catalog.create(kind="series", title=title, content_rating=rating)
     season = catalog.api(
         "POST", f"/v1/titles/{series['id']}/seasons", body={"number": 1}, headers=match(series["version"])
     )
@@ -40,7 +40,12 @@ def tv_ma_series(catalog: Catalog, title: str, video_id: str) -> dict[str, Any]:
         headers={"if-match": season.headers["etag"]},
     )
     assert episode.status == 201, episode.body
-    return catalog.publish({**series, "version": int(episode.headers["etag"].strip('"'))})
+    return {**series, "version": int(episode.headers["etag"].strip('"'))}
+
+
+def tv_ma_series(catalog: Catalog, title: str, video_id: str) -> dict[str, Any]:
+    """A published TV-MA series whose S1E1 plays ``video_id``."""
+    return catalog.publish(series_with_episode(catalog, title, video_id, "TV-MA"))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from functions.shared.auth import Principal
 from functions.shared.ratings import KIDS_CEILING
 from tests.integration.conftest import Account
 from tests.integration.test_catalog_api import Catalog, catalog, match
+from tests.integration.test_kids_profile import series_with_episode
 from tests.integration.test_profiles import create_profile, put_video
 
 __all__ = ["catalog"]  # the fixture, shared with test_catalog_api
@@ -72,18 +73,7 @@ def _bind(catalog: Catalog, binding: str, video_id: str) -> None:
     episode = binding.startswith("episode-")
     state, _, rating = binding.removeprefix("episode-").partition("-")
     if episode:
-        series = catalog.create(kind="series", title="Series", content_rating=rating)
-        season = catalog.api(
-            "POST", f"/v1/titles/{series['id']}/seasons", body={"number": 1}, headers=match(series["version"])
-        )
-        made = catalog.api(
-            "POST",
-            f"/v1/titles/{series['id']}/seasons/1/episodes",
-            body={"number": 1, "title": "Pilot", "video_id": video_id},
-            headers={"if-match": season.headers["etag"]},
-        )
-        assert made.status == 201, made.body
-        title = {**series, "version": int(made.headers["etag"].strip('"'))}
+        title = series_with_episode(catalog, "Series", video_id, rating)
     else:
         title = catalog.create(title="Movie", content_rating=rating, video_id=video_id)
     if state in ("published", "unpublished"):

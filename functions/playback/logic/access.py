@@ -64,12 +64,13 @@ class Decision:
     video: object | None = None  # the video's record when it was found (VideoModel)
     bindings: Sequence[Binding] = field(default_factory=tuple)  # the titles it is bound to
     rule: str | None = None  # which rule allowed it: owner, admin, title, visibility
+    privileged: bool = False  # asked by the owner or an admin (who may learn the video's status)
 
     def require(self) -> object:
         """The video's record when allowed; else the refusal as the API error it answers."""
         if self.allowed:
             return self.video
-        raise _error(self.reason or Reason.NOT_FOUND, self.message, privileged=self.rule == "privileged")
+        raise _error(self.reason or Reason.NOT_FOUND, self.message, privileged=self.privileged)
 
 
 def _error(reason: Reason, message: str, *, privileged: bool) -> DomainError:
@@ -132,7 +133,7 @@ def decide(viewer: Viewer, video_id: str) -> Decision:
                 Reason.NOT_READY,
                 f"video {video_id} is {status.value}, not READY or VIEWABLE",
                 video=video,
-                rule="privileged",
+                privileged=True,
             )
     elif status is not VideoStatus.READY:
         # Not the caller's: an unfinished video is nobody else's business (no status leaked).
