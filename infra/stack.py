@@ -122,7 +122,27 @@ def _bucket_access(bucket: s3.IBucket) -> dict[str, _Access]:
             [*read, *write, objects],
             reason.format(actions="read and write", verb="read_write"),
         ),
+        spec.PURGE: _Access(
+            lambda grantee: _grant_purge(bucket, grantee),
+            ["Action::s3:DeleteObject*", objects],
+            "Takedown: list the bucket's object versions and open multipart uploads, delete any version "
+            "(s3:DeleteObject* as bucket.grant_delete writes it) and abort uploads, under per-video "
+            "prefixes created at run time: no narrower static resource exists. No object is read.",
+        ),
     }
+
+
+def _grant_purge(bucket: s3.IBucket, grantee: iam.IGrantable) -> iam.Grant:
+    """spec.PURGE: what ``functions.media.storage.purge_prefix`` calls, and nothing that reads content."""
+    bucket.grant_delete(grantee)  # s3:DeleteObject* (DeleteObject, DeleteObjectVersion) on the objects
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"],
+        resource_arns=[bucket.bucket_arn],
+    )
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["s3:AbortMultipartUpload"], resource_arns=[bucket.arn_for_objects("*")]
+    )
 
 
 def _table_access(table: dynamodb.ITable) -> dict[str, _Access]:
@@ -226,6 +246,7 @@ class VodStack(Stack):
             catalog_cursor_secret=self.cursor_secret.secret_name,
             catalog_table=self.tables["catalog_table"].table_name,
             catalog_views_table=self.tables["catalog_views_table"].table_name,
+            cdn_distribution_id=self.cdn.distribution.distribution_id,
         )
         self.functions.set_environment(
             self.resources,
@@ -316,6 +337,30 @@ class VodStack(Stack):
                 self.private_key_secret.grant_read(fn)
             if fn_spec.reads_cursor_secret:
                 self.cursor_secret.grant_read(fn)
+            if fn_spec.stops_executions:
+                self._grant_stop_executions(fn)
+            if fn_spec.invalidates_cdn:
+                # cloudfront:CreateInvalidation on this distribution's ARN only
+                self.cdn.distribution.grant_create_invalidation(fn)
+
+    def _grant_stop_executions(self, fn: Any) -> None:
+        """states:DescribeExecution and StopExecution on the pipeline's executions: their names are
+        derived at run time (video id + upload), so the resource is the state machine's execution
+        ARN prefix, as ``StateMachine.grant_execution`` writes it."""
+        machine = self.pipeline_state_machine
+        machine.grant_execution(fn, "states:DescribeExecution", "states:StopExecution")
+        # How cdk-nag spells that resource: the name is split out of the machine's ARN (its Ref).
+        child = machine.node.default_child
+        machine_ref = json.dumps({"Ref": self.resolve(self.get_logical_id(child))}, separators=(",", ":"))  # type: ignore[arg-type]
+        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{machine_ref}]}}]}}'
+        finding = f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}:*"
+        suppress(
+            fn.role,
+            "IAM5",
+            "Takedown stops the video's running execution, whose name is derived from the video and its "
+            "upload at run time: the state machine's execution ARN prefix is the narrowest resource.",
+            findings=[finding],
+        )
 
     def _outputs(self) -> None:
         outputs: dict[str, tuple[str, str]] = {

@@ -109,6 +109,49 @@ def delete_prefix(bucket: str, prefix: str) -> int:
     return deleted
 
 
+def purge_prefix(bucket: str, prefix: str) -> int:
+    """Delete every version and delete marker under ``prefix`` and abort its open multipart uploads:
+    in a versioned bucket a plain delete only hides an object behind a marker. Safe to repeat (and
+    on an unversioned bucket, whose objects list as version ``null``). Returns how many went."""
+    s3 = client("s3")
+    deleted = 0
+    with transient_aws_errors():
+        uploads = s3.get_paginator("list_multipart_uploads")
+        for page in uploads.paginate(Bucket=bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                with _tolerating("NoSuchUpload"):  # completed or aborted meanwhile
+                    s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        versions = s3.get_paginator("list_object_versions")
+        for page in versions.paginate(Bucket=bucket, Prefix=prefix):
+            entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            batch = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
+            for start in range(0, len(batch), 1000):
+                chunk = batch[start : start + 1000]
+                result = s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+                if result.get("Errors"):
+                    raise TransientError(f"could not delete {len(result['Errors'])} versions under {prefix}")
+                deleted += len(chunk)
+    return deleted
+
+
+def count_versions(bucket: str, prefix: str) -> int:
+    """Object versions and delete markers under ``prefix`` (what ``purge_prefix`` leaves: none)."""
+    paginator = client("s3").get_paginator("list_object_versions")
+    return sum(
+        len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+    )
+
+
+@contextmanager
+def _tolerating(code: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != code:
+            raise
+
+
 def count_prefix(bucket: str, prefix: str) -> int:
     paginator = client("s3").get_paginator("list_objects_v2")
     return sum(page.get("KeyCount", 0) for page in paginator.paginate(Bucket=bucket, Prefix=prefix))

@@ -53,6 +53,10 @@ POLICY: dict[str, Rule] = {
     "videos:play": Rule(_ANY_ROLE),
     "videos:retry": Rule(_CREATORS, owner_only=True),
     "videos:update": Rule(_CREATORS, owner_only=True),  # PATCH: visibility
+    # video management (issue 13)
+    "videos:list_mine": Rule(_CREATORS),  # GET /v1/me/videos: the caller's own, any status
+    "videos:list_all": Rule(_ADMINS),  # GET /v1/videos?status=: every owner's
+    "videos:delete": Rule(_CREATORS, owner_only=True),  # DELETE /v1/videos/{id}: takedown
     # moderation
     "moderation:read_queue": Rule(_ADMINS),
     "moderation:decide": Rule(_ADMINS),

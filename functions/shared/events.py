@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from functions.shared.aws import client
 from functions.shared.errors import TransientError
 from functions.shared.settings import get_settings
@@ -31,3 +33,28 @@ def put_video_event(detail_type: str, *, video_id: str, owner: str | None, **det
     """A ``video.*`` event. Each carries the video's id and its ``owner`` (owner_sub), so that
     consumers (the webhook dispatcher routes by owner) need not read the videos table."""
     put_event(detail_type, {"video_id": video_id, "owner": owner, **detail})
+
+
+VIDEO_DELETED = "video.deleted"  # detail: VideoDeletedDetail
+
+
+class VideoDeletedDetail(BaseModel):
+    """The ``video.deleted`` event's detail (the takedown, functions/videos/logic/takedown.py): the
+    contract its consumers (the takedown worker, the catalog, the sessions) parse."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    video_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    owner: str | None
+    deleted_by: str
+    deleted_at: str  # ISO-8601 UTC, the platform's format (functions/shared/clock.py)
+    previous_status: str
+
+
+def video_deleted_from_sqs_body(body: str) -> VideoDeletedDetail:
+    """The detail of a ``video.deleted`` event as a bus rule's SQS target delivers it (the whole
+    EventBridge event, JSON, as the message body)."""
+    event = json.loads(body)
+    if event.get("detail-type") != VIDEO_DELETED:
+        raise ValueError(f"not a {VIDEO_DELETED} event: {event.get('detail-type')!r}")
+    return VideoDeletedDetail.model_validate(event["detail"])

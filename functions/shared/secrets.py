@@ -1,7 +1,7 @@
 """Secrets the functions read at run time, each cached in the execution environment.
 
 The CloudFront signing key signs playback URLs (functions/playback); the catalog's listing
-cursors have an HMAC key of their own (functions/catalog/logic/cursor.py), so that neither secret
+cursors have an HMAC key of their own (functions/shared/cursor.py), so that neither secret
 can stand in for the other and each is granted only where it is used.
 """
 

@@ -89,6 +89,7 @@ class Settings(BaseModel):
     catalog_cursor_secret: ClassVar[Resource] = Resource()
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
+    cdn_distribution_id: ClassVar[Resource] = Resource()  # takedown: CreateInvalidation
 
     # Moderation
     moderation_word_list: str = Field(

@@ -21,15 +21,19 @@ class VideoStatus(StrEnum):
     READY = "READY"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    # Taken down (DELETE /v1/videos/{id}): its media are gone; the record stays for audit.
+    DELETED = "DELETED"
 
 
-TERMINAL = frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED})
+TERMINAL = frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.DELETED})
 
 # The one place that says which status may follow which. The DAL refuses any other move
 # (``IllegalTransition``), and every move is one named function of functions/videos/logic/lifecycle.py.
 ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
-    VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED}),
-    VideoStatus.UPLOADED: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
+    VideoStatus.AWAITING_UPLOAD: frozenset({VideoStatus.UPLOADED, VideoStatus.FAILED, VideoStatus.DELETED}),
+    VideoStatus.UPLOADED: frozenset(
+        {VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.DELETED}
+    ),
     VideoStatus.PROCESSING: frozenset(
         {
             # A retried Probe (the step ran, then its invocation failed transiently) enters again.
@@ -39,14 +43,22 @@ ALLOWED_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
             VideoStatus.READY,
             VideoStatus.REJECTED,
             VideoStatus.FAILED,
+            VideoStatus.DELETED,
         }
     ),
     # Compensation still applies: a failure of a higher rung fails the video and removes outputs.
-    VideoStatus.VIEWABLE: frozenset({VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED}),
-    VideoStatus.IN_REVIEW: frozenset({VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED}),
-    VideoStatus.READY: frozenset(),
-    VideoStatus.REJECTED: frozenset({VideoStatus.UPLOADED}),  # an admin overrides moderation: re-run
-    VideoStatus.FAILED: frozenset({VideoStatus.UPLOADED}),  # a safe retry re-enters the pipeline
+    VideoStatus.VIEWABLE: frozenset(
+        {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.DELETED}
+    ),
+    VideoStatus.IN_REVIEW: frozenset(
+        {VideoStatus.PROCESSING, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.DELETED}
+    ),
+    # A takedown (the owner or an admin) is the only way out of READY, and works from every status.
+    VideoStatus.READY: frozenset({VideoStatus.DELETED}),
+    VideoStatus.REJECTED: frozenset({VideoStatus.UPLOADED, VideoStatus.DELETED}),  # admin override: re-run
+    VideoStatus.FAILED: frozenset({VideoStatus.UPLOADED, VideoStatus.DELETED}),  # a safe retry re-enters
+    # Terminal for good: nothing moves a taken-down video again (no step, retry or approval).
+    VideoStatus.DELETED: frozenset(),
 }
 
 
@@ -201,6 +213,20 @@ class VideoView(ApiModel):
     visibility: Visibility = Visibility.PRIVATE
     # Later writes to the upload key, refused by the starter (the source is the first upload).
     ignored_uploads: list[IgnoredUpload] = Field(default_factory=list)
+    # DELETED: who took it down, when, from which status, and when its media were purged.
+    deleted_by: str | None = None
+    deleted_at: str | None = None
+    previous_status: VideoStatus | None = None
+    purged_at: str | None = None
+
+
+class VideoPage(ApiModel):
+    """A page of a video listing, newest first (``GET /v1/me/videos``, ``GET /v1/videos``)."""
+
+    items: list[VideoView]
+    next_cursor: str | None = Field(
+        default=None, description="Opaque; pass as ?cursor= for the next page. null on the last page."
+    )
 
 
 class CreateVideoResponse(VideoView):

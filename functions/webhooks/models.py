@@ -16,11 +16,13 @@ MAX_URL_LENGTH = 2048
 
 
 class EventType(StrEnum):
-    """The domain events delivered to webhooks: one per terminal state of a video."""
+    """The domain events delivered to webhooks: one per terminal state of a video (the webhook-events
+    bus rule, infra/spec/webhooks.py, selects exactly these)."""
 
     VIDEO_READY = "video.ready"
     VIDEO_REJECTED = "video.rejected"
     VIDEO_FAILED = "video.failed"
+    VIDEO_DELETED = "video.deleted"  # taken down by its owner or an admin
 
 
 ALL_EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)

@@ -250,7 +250,14 @@ class EmbeddedStack:
             host=self.host,
             port=self.cdn_port,
         )
-        res = provision.local_resources(cdn_base_url=self.edge.url, key_pair_id=self.cloudfront.key_pair_id)
+        res = provision.local_resources(
+            cdn_base_url=self.edge.url,
+            key_pair_id=self.cloudfront.key_pair_id,
+            # The takedown invalidates the video's paths on it (functions/videos/logic/purge.py).
+            cdn_distribution_id=provision.create_distribution(
+                self.client("cloudfront"), edge_url=self.edge.url
+            ),
+        )
         self.resources = res
         self.edge.bucket = res.media_bucket
 

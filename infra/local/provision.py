@@ -16,7 +16,13 @@ REGION = "us-east-1"
 LOCAL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/vod-local-lambda"
 
 
-def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
+# Where a stack provisions no CloudFront twin (unit and integration tests create their own).
+UNPROVISIONED_DISTRIBUTION = "E0LOCALEDGE0000"
+
+
+def local_resources(
+    *, cdn_base_url: str, key_pair_id: str, cdn_distribution_id: str = UNPROVISIONED_DISTRIBUTION
+) -> spec.Resources:
     return spec.Resources(
         videos_table="vod-videos",
         platform_table="vod-platform",
@@ -31,7 +37,36 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         catalog_cursor_secret="vod/catalog-cursor-key",  # noqa: S106 - a secret name
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
+        cdn_distribution_id=cdn_distribution_id,
     )
+
+
+def create_distribution(cloudfront: Any, *, edge_url: str) -> str:
+    """moto's twin of the stack's distribution: control plane only (the local edge serves), so that
+    the takedown's CreateInvalidation has a distribution to name and tests can list what it asked.
+    Returns its id."""
+    host = edge_url.split("://", 1)[-1]
+    config = {
+        "CallerReference": "vod-local-edge",
+        "Comment": "Video playback (the local edge's twin)",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [{"Id": "media", "DomainName": host, "CustomOriginConfig": _custom_origin()}],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "media",
+            "ViewerProtocolPolicy": "allow-all",
+            "MinTTL": 0,
+            "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
+            "TrustedSigners": {"Enabled": False, "Quantity": 0},
+        },
+    }
+    return str(cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+def _custom_origin() -> dict[str, Any]:
+    return {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}
 
 
 def state_machine_arn(name: str) -> str:

@@ -21,6 +21,7 @@ from infra.spec.playback import PLAYLIST_ORIGIN, PLAYLIST_PATH_PATTERN, PUBLIC_I
 from infra.spec.types import (
     DEFAULT_THROTTLE,
     DELETE,
+    PURGE,
     READ,
     READ_WRITE,
     RESOURCE_ENV,
@@ -52,6 +53,7 @@ __all__ = [
     "PLAYLIST_PATH_PATTERN",
     "PUBLIC_IMAGES_PATH_PATTERN",
     "PUBLIC_THROTTLE",
+    "PURGE",
     "QUEUES",
     "READ",
     "READ_WRITE",
@@ -88,7 +90,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}
 QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES)
-BUS_RULES: tuple[BusRuleSpec, ...] = (*webhooks.BUS_RULES, *catalog.BUS_RULES)
+BUS_RULES: tuple[BusRuleSpec, ...] = (*webhooks.BUS_RULES, *catalog.BUS_RULES, *videos.BUS_RULES)
 TABLE_STREAMS: tuple[TableStreamSpec, ...] = catalog.TABLE_STREAMS
 BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
     *videos.BUCKET_NOTIFICATIONS,

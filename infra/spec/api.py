@@ -36,6 +36,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         reads_cursor_secret=True,  # the catalog's listings sign and check their cursors
         starts_executions=True,  # safe retry, approval of a rejected video
         sends_task_tokens=True,  # admin review of a video held in the grey band
+        puts_events=True,  # video.deleted (a takedown)
     ),
 )
 
@@ -59,4 +60,6 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/search", "videos-api", throttle=SEARCH_THROTTLE),
     RouteSpec("ANY", "/v1/profiles", "videos-api"),
     RouteSpec("ANY", "/v1/profiles/{proxy+}", "videos-api"),
+    # Video management (issue 13): the caller's own videos.
+    RouteSpec("GET", "/v1/me/videos", "videos-api"),
 )

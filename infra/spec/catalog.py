@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functions.catalog.models import EVENT_SOURCE as CATALOG_EVENT_SOURCE
 from functions.catalog.models import TITLE_EVENTS
+from functions.shared.events import SOURCE as VIDEO_EVENT_SOURCE
 from functions.shared.keys import COVERS_PREFIX
 from infra.spec.types import (
     READ_WRITE,
@@ -25,6 +26,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_s=60,
         env=("EVENT_BUS_NAME",),
         puts_events=True,
+    ),
+    # Takedown (issue 13): a deleted video's movie is unbound and unpublished, its episodes removed.
+    FunctionSpec(
+        name="catalog-takedown",
+        handler="functions.catalog.handlers.handle_video_deleted.handler",
+        service="catalog",
+        description="Unbinds a taken-down video from its catalog titles (video.deleted)",
+        memory_mb=256,
+        timeout_s=60,
+        env=("CATALOG_TABLE",),
+        grants={"catalog_table": READ_WRITE},
     ),
     FunctionSpec(
         name="catalog-projector",
@@ -59,6 +71,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         name="catalog-projections", consumer="catalog-projector", batch_size=10, visibility_timeout_s=360
     ),
+    # Fed by the catalog-video-deleted bus rule.
+    QueueSpec(
+        name="catalog-video-deleted", consumer="catalog-takedown", batch_size=10, visibility_timeout_s=360
+    ),
     # One image per invocation: memory holds one decoded image at a time.
     QueueSpec(name="covers", consumer="covers-renderer", batch_size=1, visibility_timeout_s=360),
 )
@@ -68,6 +84,11 @@ BUS_RULES: tuple[BusRuleSpec, ...] = (
         name="catalog-projections",
         pattern={"source": [CATALOG_EVENT_SOURCE], "detail-type": list(TITLE_EVENTS)},
         queue="catalog-projections",
+    ),
+    BusRuleSpec(
+        name="catalog-video-deleted",
+        pattern={"source": [VIDEO_EVENT_SOURCE], "detail-type": ["video.deleted"]},
+        queue="catalog-video-deleted",
     ),
 )
 

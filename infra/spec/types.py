@@ -35,6 +35,8 @@ class Resources:
     catalog_cursor_secret: str  # the HMAC key of the catalog's listing cursors, a secret of its own
     catalog_table: str
     catalog_views_table: str
+    # Takedown (issue 13): the CloudFront distribution whose video paths are invalidated.
+    cdn_distribution_id: str
 
 
 # Environment variable -> the Resources attribute that fills it.
@@ -44,6 +46,9 @@ RESOURCE_ENV: dict[str, str] = {f.name.upper(): f.name for f in fields(Resources
 # uses them only to check that the declaration is complete.
 READ, WRITE, READ_WRITE = "read", "write", "read_write"
 DELETE = "delete"  # buckets only: delete objects and object versions, nothing else
+# Buckets only, for the takedown: list object versions and open multipart uploads, delete any
+# version, abort uploads; no read of any object's content.
+PURGE = "purge"
 
 # The environments most functions of the video domains share.
 BASE_ENV = ("VIDEOS_TABLE", "EVENT_BUS_NAME")
@@ -73,6 +78,10 @@ class FunctionSpec:
     puts_events: bool = False
     reads_secret: bool = False  # the CloudFront signing key
     reads_cursor_secret: bool = False  # the catalog cursors' HMAC key
+    # Takedown: states:DescribeExecution/StopExecution on the pipeline's executions, and
+    # cloudfront:CreateInvalidation on the one distribution.
+    stops_executions: bool = False
+    invalidates_cdn: bool = False
     ephemeral_storage_mb: int = 512
     # A Function URL with AuthType AWS_IAM: reachable only by a CloudFront distribution
     # through origin access control (the stack grants the distribution, and nobody else).

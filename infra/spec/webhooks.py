@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.webhooks.models import ALL_EVENT_TYPES
 from infra.spec.types import READ_WRITE, BusRuleSpec, FunctionSpec, QueueSpec
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -33,7 +34,11 @@ QUEUES: tuple[QueueSpec, ...] = (
 BUS_RULES: tuple[BusRuleSpec, ...] = (
     BusRuleSpec(
         name="webhook-events",
-        pattern={"source": ["vod.videos"], "detail-type": ["video.ready", "video.rejected", "video.failed"]},
+        pattern={
+            "source": ["vod.videos"],
+            # The event types a subscriber may choose, from their one declaration.
+            "detail-type": [str(e) for e in ALL_EVENT_TYPES],
+        },
         queue="webhooks",
     ),
 )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functions.catalog.contract import TitlePage, TitleView
 from functions.catalog.dal import titles as dal
 from functions.catalog.dal import views
-from functions.catalog.logic import cursor
 from functions.catalog.logic.projection import (
     ALL,
     band_for_ceiling,
@@ -27,6 +26,7 @@ from functions.catalog.logic.projection import (
 from functions.catalog.logic.render import summary, title_view
 from functions.catalog.logic.text import tokenize
 from functions.catalog.models import PublicationState
+from functions.shared import cursor
 from functions.shared.auth import Principal
 from functions.shared.authz import authorize
 from functions.shared.errors import Forbidden, NotFound, ValidationFailed

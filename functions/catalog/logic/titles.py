@@ -62,7 +62,8 @@ def expected_version(if_match: str | None, current: int) -> int:
 
 
 def _check_video(principal: Principal, video_id: str) -> None:
-    """A title may only be bound to an existing video, and an uploader only to their own."""
+    """A title may only be bound to an existing video (not a taken-down one), and an uploader only
+    to their own."""
     owner = records.owner_of(video_id)
     if owner is None:
         raise ValidationFailed(

@@ -11,6 +11,7 @@ from functions.moderation.contracts import ModerateRangeInput, ModerateRangeOutp
 from functions.moderation.logic.saga_step import moderate_range_step
 from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+from functions.videos.logic.takedown_guard import discard_if_taken_down
 
 INPUT, OUTPUT = ModerateRangeInput, ModerateRangeOutput
 
@@ -27,4 +28,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         chunk=step.chunk,
         remaining_ms=context.get_remaining_time_in_millis(),
     )
+    discard_if_taken_down(step.video_id)  # a takedown while it ran: its outputs go too
     return step_result(OUTPUT, result)

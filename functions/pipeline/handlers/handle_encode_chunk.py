@@ -11,6 +11,7 @@ from functions.pipeline.contracts import EncodeChunkInput, EncodeChunkOutput
 from functions.pipeline.logic.chunked_steps import encode_chunk_step
 from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+from functions.videos.logic.takedown_guard import discard_if_taken_down
 
 INPUT, OUTPUT = EncodeChunkInput, EncodeChunkOutput
 
@@ -30,4 +31,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         key=step.key,
         version_id=step.version_id,
     )
+    discard_if_taken_down(step.video_id)  # a takedown while it ran: its outputs go too
     return step_result(OUTPUT, result)

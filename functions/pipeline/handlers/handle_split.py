@@ -11,6 +11,7 @@ from functions.pipeline.contracts import SplitInput, SplitOutput
 from functions.pipeline.logic.chunked_steps import split_step
 from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+from functions.videos.logic.takedown_guard import discard_if_taken_down
 
 INPUT, OUTPUT = SplitInput, SplitOutput
 
@@ -26,4 +27,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         info=step.probe,
         remaining_ms=context.get_remaining_time_in_millis(),
     )
+    discard_if_taken_down(step.video_id)  # a takedown while it ran: its outputs go too
     return step_result(OUTPUT, result)

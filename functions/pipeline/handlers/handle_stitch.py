@@ -11,6 +11,7 @@ from functions.pipeline.contracts import StitchInput, TranscodeOutput
 from functions.pipeline.logic.chunked_steps import stitch_step
 from functions.shared.contracts import step_result
 from functions.shared.observability import observed
+from functions.videos.logic.takedown_guard import discard_if_taken_down
 
 INPUT, OUTPUT = StitchInput, TranscodeOutput
 
@@ -25,4 +26,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         info=step.probe,
         verdict=step.moderation.verdict if step.moderation else None,
     )
+    discard_if_taken_down(step.video_id)  # a takedown while it ran: its outputs go too
     return step_result(OUTPUT, result)

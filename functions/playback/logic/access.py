@@ -123,7 +123,7 @@ def decide(viewer: Viewer, video_id: str) -> Decision:
     video = find_record(video_id) if VIDEO_ID_RE.match(video_id) else None
     if video is None:
         return refuse(Reason.NOT_FOUND, f"video {video_id} not found")
-    if video.status == "DELETED":  # the takedown's terminal status
+    if video.status == VideoStatus.DELETED:  # the takedown's terminal status
         return refuse(Reason.DELETED, f"video {video_id} was taken down", video=video)
     status = VideoStatus(video.status)
     privileged = permits(principal, "videos:read_unpublished", owner=video.owner_sub)

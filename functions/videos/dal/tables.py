@@ -82,6 +82,13 @@ class VideoModel(Model):
     progress_seq = NumberAttribute(null=True)  # orders concurrent progress writes of chunk workers
     priority_class = UnicodeAttribute(null=True)  # functions/videos/logic/priority.py; None: standard
     visibility = UnicodeAttribute(null=True)  # models.Visibility; None (older records): private
+    # The takedown (functions/videos/logic/takedown.py): who, when, from which status; when the
+    # video.deleted event went out (once), and when its media were purged.
+    deleted_by = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
+    previous_status = UnicodeAttribute(null=True)
+    deleted_announced_at = UnicodeAttribute(null=True)
+    purged_at = UnicodeAttribute(null=True)
 
     owner_index = OwnerIndex()
     status_index = StatusIndex()

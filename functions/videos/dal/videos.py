@@ -116,12 +116,17 @@ def transition(
 
 
 def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, **fields: Any) -> None:
-    """Set fields without a status change (progress, probe facts), optionally only in one status."""
+    """Set fields without a status change (progress, probe facts), optionally only in one status.
+
+    Without ``expected_status`` a DELETED record is refused too (``Conflict``): a pipeline step
+    still running when its video was taken down must not write onto the audit record."""
     _refuse_status(fields)
     model = _model()
     condition = model.video_id.exists()
     if expected_status is not None:
         condition &= model.status == expected_status.value
+    else:
+        condition &= model.status != VideoStatus.DELETED.value
     actions = [model.updated_at.set(now_iso()), *_field_actions(model, fields)]
     try:
         model(video_id).update(actions=actions, condition=condition)
@@ -201,6 +206,31 @@ def _field_actions(model: type[VideoModel], fields: dict[str, Any]) -> list[Acti
 def reset() -> None:
     """Forget the bound table and connection (the embedded mode restarts on new endpoints)."""
     _BINDING.reset()
+
+
+def owner_page(
+    owner_sub: str, *, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[VideoModel], dict[str, Any] | None]:
+    """One page of the owner's videos, newest first: a Query on the by-owner index (never a Scan).
+    Returns the items and the key to start the next page from (None on the last page)."""
+    return _page(_model().owner_index, owner_sub, limit=limit, start_key=start_key)
+
+
+def status_page(
+    status: VideoStatus, *, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[VideoModel], dict[str, Any] | None]:
+    """One page of the videos in ``status``, most recently changed first (the by-status index)."""
+    return _page(_model().status_index, status.value, limit=limit, start_key=start_key)
+
+
+def _page(
+    index: Any, hash_key: str, *, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[VideoModel], dict[str, Any] | None]:
+    result = index.query(hash_key, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
+    items = list(result)
+    # A page of exactly ``limit`` items may be the last one: DynamoDB still returns a key then,
+    # and the next page is empty (one more call, never a missing item).
+    return items, result.last_evaluated_key
 
 
 def list_by_status(status: VideoStatus, *, limit: int = 50) -> list[VideoModel]:

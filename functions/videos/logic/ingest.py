@@ -23,6 +23,7 @@ from functions.shared.keys import video_id_from_upload_key
 from functions.shared.observability import logger
 from functions.shared.settings import get_settings
 from functions.videos.logic import lifecycle, priority, records
+from functions.videos.models import VideoStatus
 
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
 # The reason recorded for an object written to a video's key after its source was fixed.
@@ -100,6 +101,14 @@ def handle_object_created(
     if item is None:
         logger.warning("ignoring an upload for an unknown video")
         return IngestOutcome(video_id, "ignored")
+    if item.status == VideoStatus.DELETED:
+        # Taken down: nothing of it may come back. Also a late delivery of the event of its
+        # first upload (whose version the takedown deleted already: deleting it again is a no-op).
+        logger.warning(
+            "discarding an upload for a taken-down video", extra={"ignored_version_id": version_id}
+        )
+        _discard(bucket, key, version_id)
+        return IngestOutcome(video_id, "ignored")
 
     attempt = 1
     name = execution_name(video_id, sequencer, attempt)
@@ -160,6 +169,12 @@ def _ignore_later_upload(current: Any, *, bucket: str, key: str, version_id: str
     if version_id and current.source_version_id and version_id != current.source_version_id:
         # Only that later version: the source version stays the key's current one again.
         client("s3").delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+
+
+def _discard(bucket: str, key: str, version_id: str | None) -> None:
+    """Delete the object the event names (that version in a versioned bucket)."""
+    version = {"VersionId": version_id} if version_id else {}
+    client("s3").delete_object(Bucket=bucket, Key=key, **version)
 
 
 def retry_failed(item: Any) -> str:

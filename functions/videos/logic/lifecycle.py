@@ -18,10 +18,14 @@ the statuses it starts from; the DAL refuses one the transition table
     mark_ready                  PROCESSING, VIEWABLE        -> READY      (Publish)
     reject                      any non-terminal            -> REJECTED   (compensation: policy said no)
     record_failure              any non-terminal            -> FAILED     (compensation, safety net)
+    take_down                   any but DELETED             -> DELETED    (owner or admin; terminal)
 
 and the facts recorded while a video is processed, which change no status: ``record_probe``,
 ``record_progress``, ``start_chunk_counting``, ``count_chunk_done``, ``write_chunk_progress``,
-``record_moderation_reasons``, ``record_ignored_upload``, ``set_visibility``.
+``record_moderation_reasons``, ``record_ignored_upload``, ``set_visibility``, and for a taken-down
+video ``record_takedown_announced`` and ``record_purged``. No fact is written onto a DELETED
+record by the pipeline's moves (the DAL refuses it: ``Conflict``), so a step still running when its
+video was taken down cannot bring it back.
 
 A move raises ``Conflict`` when the record is not in one of its statuses (someone else moved it
 first). Moves that a retried step repeats after success say so in their return value instead.
@@ -283,6 +287,35 @@ def record_failure(video_id: str, *, reason: str, message: str) -> VideoModel:
     )
 
 
+# -- takedown -------------------------------------------------------------------------------------
+def take_down(video_id: str, *, deleted_by: str, previous_status: S) -> VideoModel:
+    """DELETE /v1/videos/{id}: DELETED, recording who, when and the status it left. Conditional on
+    the record still being in ``previous_status`` (``Conflict`` when something moved it first: read
+    again and repeat). Gives back the owner's in-flight place, as every settling move does."""
+    return _settled(
+        dal.transition(
+            video_id,
+            S.DELETED,
+            only_from={previous_status},
+            deleted_by=deleted_by,
+            deleted_at=now_iso(),
+            previous_status=previous_status.value,
+            progress=None,
+            review_token=None,
+        )
+    )
+
+
+def record_takedown_announced(video_id: str) -> None:
+    """The ``video.deleted`` event went out: a repeated DELETE does not send it again."""
+    dal.update_fields(video_id, expected_status=S.DELETED, deleted_announced_at=now_iso())
+
+
+def record_purged(video_id: str) -> None:
+    """The takedown worker removed the video's objects and invalidated its CDN paths."""
+    dal.update_fields(video_id, expected_status=S.DELETED, purged_at=now_iso())
+
+
 # -- admin review ---------------------------------------------------------------------------------
 def hold_for_review(video_id: str, *, token: str) -> VideoModel | None:
     """Moderation scored the grey band: IN_REVIEW with the Saga's task token. None for a repeat with
@@ -366,6 +399,6 @@ def _holding(item: VideoModel) -> VideoModel:
 
 
 def _settled(item: VideoModel) -> VideoModel:
-    """The video is READY, REJECTED or FAILED: its place is given back (a repeat is a no-op)."""
+    """The video is READY, REJECTED, FAILED or DELETED: its place is given back (a repeat is a no-op)."""
     in_flight.give_back(item.owner_sub, item.video_id)
     return item

@@ -21,9 +21,12 @@ def find_record(video_id: str) -> VideoModel | None:
 
 
 def owner_of(video_id: str) -> str | None:
-    """Whose video it is; None when there is no such video."""
+    """Whose video it is; None when there is no such video, or it was taken down (DELETED: the
+    record is kept for audit, but nothing may refer to the video any more)."""
     video = dal.find(video_id)
-    return video.owner_sub if video is not None else None
+    if video is None or video.status == VideoStatus.DELETED:
+        return None
+    return video.owner_sub
 
 
 def in_status(status: VideoStatus, *, limit: int = 50) -> list[VideoModel]:

@@ -59,6 +59,10 @@ def to_view(item: VideoModel, *, evidence: bool = False) -> VideoView:
         priority_class=priority.class_of(item.priority_class).name,
         visibility=Visibility(item.visibility or Visibility.PRIVATE),
         ignored_uploads=[IgnoredUpload(**_plain(x)) for x in (item.ignored_uploads or [])],
+        deleted_by=item.deleted_by,
+        deleted_at=item.deleted_at,
+        previous_status=VideoStatus(item.previous_status) if item.previous_status else None,
+        purged_at=item.purged_at,
     )
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from functions.catalog.logic.cursor import InvalidCursor, decode, encode
+from functions.shared.cursor import InvalidCursor, decode, encode
 
 KEY = b"k" * 32
 SCOPE = "list|L#18#all||"
@@ -70,7 +70,7 @@ def test_the_signing_key_is_the_cursors_own_secret_never_the_cloudfront_key(
 ) -> None:
     # Issue 12, point 10: with no CATALOG_CURSOR_KEY the key was derived from the CloudFront
     # private key, so whoever held one secret held the other's power.
-    from functions.catalog.logic import cursor as module
+    from functions.shared import cursor as module
     from functions.shared import secrets
     from functions.shared.settings import get_settings
 

@@ -1,4 +1,5 @@
-"""Opaque, tamper-proof listing cursors.
+"""Opaque, tamper-proof listing cursors, for every listing that pages (catalog browse, a
+creator's videos, the admin's status listing).
 
 A cursor is ``base64url(JSON).base64url(HMAC-SHA256(key, JSON part))``. The JSON names the
 listing it belongs to (``scope``: the partition and filters) and where the next page starts.
@@ -21,6 +22,8 @@ from functions.shared.errors import DomainError
 from functions.shared.secrets import catalog_cursor_key
 from functions.shared.settings import get_settings
 
+# The key's derivation context: kept from when only the catalog signed cursors, so that cursors
+# issued before the move stay valid. Listings are kept apart by their ``scope``.
 _CONTEXT = b"vod catalog cursor v1"
 
 
