@@ -90,7 +90,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}
 QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES)
-BUS_RULES: tuple[BusRuleSpec, ...] = (*webhooks.BUS_RULES, *catalog.BUS_RULES, *videos.BUS_RULES)
+BUS_RULES: tuple[BusRuleSpec, ...] = (*videos.BUS_RULES, *webhooks.BUS_RULES, *catalog.BUS_RULES)
 TABLE_STREAMS: tuple[TableStreamSpec, ...] = catalog.TABLE_STREAMS
 BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
     *videos.BUCKET_NOTIFICATIONS,

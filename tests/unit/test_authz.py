@@ -33,6 +33,10 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "videos:play": (ALL, False),
     "videos:retry": (CREATORS, True),
     "videos:update": (CREATORS, True),
+    # video management (issue 13): a creator lists their own; admins list by status; takedown
+    "videos:list_mine": (CREATORS, False),
+    "videos:list_all": (ADMINS, False),
+    "videos:delete": (CREATORS, True),
     "moderation:read_queue": (ADMINS, False),
     "moderation:decide": (ADMINS, False),
     "moderation:protect": (ADMINS, False),

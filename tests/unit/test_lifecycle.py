@@ -136,4 +136,34 @@ def test_the_table_states_the_retried_probe_and_the_review_moves() -> None:
         VideoStatus.PROCESSING,  # approved
         VideoStatus.REJECTED,  # rejected by an admin
         VideoStatus.FAILED,  # review_timed_out, or compensation of a later step
+        VideoStatus.DELETED,  # taken down while held
     }
+
+
+# -- the takedown (issue 13) ----------------------------------------------------------------------
+@pytest.mark.parametrize("status", sorted(set(VideoStatus) - {VideoStatus.DELETED}))
+def test_every_status_but_deleted_may_be_taken_down(status: VideoStatus) -> None:
+    # The takedown works in every status: READY included (before, READY had no way out)
+    assert VideoStatus.DELETED in ALLOWED_TRANSITIONS[status]
+    check_transition(frozenset({status}), VideoStatus.DELETED)
+
+
+def test_deleted_is_terminal_for_good() -> None:
+    # Nothing moves a taken-down video again: no step, retry, approval or second takedown
+    assert ALLOWED_TRANSITIONS[VideoStatus.DELETED] == frozenset()
+    for target in VideoStatus:
+        with pytest.raises(IllegalTransition, match="DELETED ->"):
+            check_transition(frozenset({VideoStatus.DELETED}), target)
+
+
+def test_only_the_takedown_move_leads_to_deleted() -> None:
+    # Of the lifecycle's moves, take_down alone names DELETED as its target
+    tree = ast.parse((ROOT / LIFECYCLE).read_text())
+    movers = {
+        fn.name
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Attribute) and node.attr == "DELETED"
+    }
+    assert movers == {"take_down", "record_takedown_announced", "record_purged"}

@@ -122,9 +122,13 @@ def test_upload_keys_round_trip_and_reject_other_layouts() -> None:
 
 
 def test_terminal_states_only_reenter_the_pipeline_by_retry_or_admin_override() -> None:
-    assert ALLOWED_TRANSITIONS[VideoStatus.READY] == frozenset()
-    assert ALLOWED_TRANSITIONS[VideoStatus.REJECTED] == {VideoStatus.UPLOADED}  # admin approval re-runs
-    assert ALLOWED_TRANSITIONS[VideoStatus.FAILED] == {VideoStatus.UPLOADED}  # safe retry
+    # A takedown (issue 13) is the only way out of READY; DELETED is terminal for good.
+    assert ALLOWED_TRANSITIONS[VideoStatus.READY] == {VideoStatus.DELETED}
+    # admin approval re-runs; safe retry
+    assert ALLOWED_TRANSITIONS[VideoStatus.REJECTED] == {VideoStatus.UPLOADED, VideoStatus.DELETED}
+    assert ALLOWED_TRANSITIONS[VideoStatus.FAILED] == {VideoStatus.UPLOADED, VideoStatus.DELETED}
+    assert ALLOWED_TRANSITIONS[VideoStatus.DELETED] == frozenset()
+    assert sources_of(VideoStatus.DELETED) == set(VideoStatus) - {VideoStatus.DELETED}
     # VIEWABLE (chunked path: the lowest rung plays) is the only other way to READY.
     assert sources_of(VideoStatus.READY) == {VideoStatus.PROCESSING, VideoStatus.VIEWABLE}
     assert sources_of(VideoStatus.VIEWABLE) == {VideoStatus.PROCESSING}
@@ -132,11 +136,13 @@ def test_terminal_states_only_reenter_the_pipeline_by_retry_or_admin_override() 
         VideoStatus.READY,
         VideoStatus.REJECTED,
         VideoStatus.FAILED,
+        VideoStatus.DELETED,
     }
     assert sources_of(VideoStatus.IN_REVIEW) == {VideoStatus.PROCESSING}
     assert ALLOWED_TRANSITIONS[VideoStatus.IN_REVIEW] == {
         VideoStatus.PROCESSING,
         VideoStatus.REJECTED,
         VideoStatus.FAILED,
+        VideoStatus.DELETED,
     }
-    assert {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED} == TERMINAL
+    assert {VideoStatus.READY, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.DELETED} == TERMINAL
