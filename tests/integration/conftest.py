@@ -48,7 +48,14 @@ def account(tmp_path: Any, fresh_function_caches: None) -> Iterator[Account]:
     moto_patches.install()  # the embedded stack's corrections, behind its moto version check
     with mock_aws():
         keys = CloudFrontKeys(tmp_path)
-        res = provision.local_resources(cdn_base_url="https://cdn.example.test", key_pair_id=keys.key_pair_id)
+        res = provision.local_resources(
+            cdn_base_url="https://cdn.example.test",
+            key_pair_id=keys.key_pair_id,
+            # the takedown's CreateInvalidation names it (moto keeps what was asked)
+            cdn_distribution_id=provision.create_distribution(
+                boto3.client("cloudfront", region_name=provision.REGION), edge_url="https://cdn.example.test"
+            ),
+        )
         # Invocations get their own function's declared environment (a missing FunctionSpec.env
         # entry fails the test as it would fail on AWS); the test's own code, outside any
         # function, sees the union of them all.

@@ -144,6 +144,10 @@ MATRIX: dict[str, Case] = {
     "POST /v1/videos/{video_id}/retry": Case(
         CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video('FAILED')}/retry")
     ),
+    # video management (issue 13)
+    "GET /v1/me/videos": Case(CREATORS, 200, lambda w: Request("/v1/me/videos")),
+    "GET /v1/videos": Case(ADMINS, 200, lambda w: Request("/v1/videos", query="status=READY")),
+    "DELETE /v1/videos/{video_id}": Case(CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video()}")),
     # moderation
     "GET /v1/moderation/queue": Case(ADMINS, 200, lambda w: Request("/v1/moderation/queue")),
     "POST /v1/videos/{video_id}/moderation": Case(
