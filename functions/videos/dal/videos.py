@@ -132,6 +132,8 @@ def update_fields(video_id: str, *, expected_status: VideoStatus | None = None, 
         model(video_id).update(actions=actions, condition=condition)
     except UpdateError as exc:
         if _is_conditional_failure(exc):
+            if expected_status is None:
+                raise Conflict(f"video {video_id} was taken down (or does not exist)") from exc
             raise Conflict(f"video {video_id} is not in status {expected_status}") from exc
         raise
 
