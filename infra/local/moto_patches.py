@@ -60,6 +60,7 @@ def install() -> None:
     lambda_runtime.install()
     make_dynamodb_writes_atomic()
     make_stop_execution_wait_for_start()
+    make_stopped_executions_stay_stopped()
     make_s3_ranged_reads_lazy()
     make_s3_presigned_signatures_checked()
     make_s3_events_name_the_version()
@@ -123,6 +124,38 @@ def make_stop_execution_wait_for_start() -> None:
 
     ExecutionWorker.stop = functools.wraps(original)(stop)  # type: ignore[method-assign]
     _stop_applied = True
+
+
+_stay_stopped_applied = False
+
+
+def make_stopped_executions_stay_stopped() -> None:
+    """A stopped execution ends ABORTED, as on AWS, even when a task was running at the stop.
+
+    On AWS StopExecution is final: the execution is ABORTED at once and no later state runs. moto's
+    interpreter marks the program stopped, but the task that was running (a Lambda invocation)
+    still returns; its result, or its error and the Catch that follows, then fails to set the next
+    state of a stopped program, and that RuntimeError reached ``Environment.set_error``, which
+    overwrote the stop: the execution ended FAILED (a takedown's StopExecution during Probe did,
+    tests/e2e/test_takedown.py). The patched ``set_error`` and ``set_timed_out`` leave a stopped
+    program stopped.
+    """
+    global _stay_stopped_applied
+    if _stay_stopped_applied:
+        return
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    for name in ("set_error", "set_timed_out"):
+        original = getattr(Environment, name)
+
+        def unless_stopped(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            if isinstance(self._program_state, ProgramStopped):
+                return None  # the stop is final
+            return __original(self, *args, **kwargs)
+
+        setattr(Environment, name, functools.wraps(original)(unless_stopped))
+    _stay_stopped_applied = True
 
 
 _RANGED_GET: contextvars.ContextVar[bool] = contextvars.ContextVar("vod_ranged_get", default=False)

@@ -154,6 +154,27 @@ def test_stop_on_an_execution_that_has_not_started_running_waits_and_stops_it() 
     assert env.stopped == [{"stop_date": None, "cause": "test", "error": "Operator"}]
 
 
+def test_a_stopped_execution_stays_stopped_when_its_running_task_then_fails() -> None:
+    # Given a program stopped (StopExecution) while a task ran
+    import datetime
+
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
+
+    moto_patches.make_stopped_executions_stay_stopped()
+
+    class Stopped:
+        _program_state = ProgramStopped(stop_date=datetime.datetime.now(datetime.UTC), cause="c", error="e")
+
+    env = Stopped()
+    # When the task's error (or a timeout) reaches the environment
+    Environment.set_error(env, error={"error": "States.Runtime", "cause": "next state of a stopped program"})  # type: ignore[arg-type]
+    Environment.set_timed_out(env)  # type: ignore[arg-type]
+    # Then it is still stopped (ABORTED), not failed
+    assert isinstance(env._program_state, ProgramStopped)
+    assert not isinstance(env._program_state, ProgramError)
+
+
 def test_the_patch_is_applied_once() -> None:
     moto_patches.make_stop_execution_wait_for_start()
     patched = ExecutionWorker.stop
