@@ -30,7 +30,7 @@ import requests
 from functions.videos.logic import priority
 from infra.local.keys import LocalIssuer, state_dir
 
-TERMINAL = {"READY", "REJECTED", "FAILED"}
+TERMINAL = {"READY", "REJECTED", "FAILED", "DELETED"}
 DEFAULT_API_PORT = 8080
 DEFAULT_CDN_PORT = 8787
 
@@ -280,6 +280,37 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- video management (issue 13) -----------------------------------------------------------------
+def list_my_videos(api: str, headers: dict[str, str], *, page_size: int = 100) -> list[dict[str, Any]]:
+    """Every video of the caller, newest first, following the listing's cursors."""
+    videos: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": str(page_size), **({"cursor": cursor} if cursor else {})}
+        page = _fail_on_error(requests.get(f"{api}/v1/me/videos", headers=headers, params=params, timeout=30))
+        videos += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return videos
+
+
+def cmd_videos(args: argparse.Namespace) -> int:
+    """``vod videos``: mine, one line each: id, status, title, created (tab-separated)."""
+    for video in list_my_videos(_api_url(args), _headers(args)):
+        print(f"{video['id']}\t{video['status']}\t{video['title']}\t{video['created_at']}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``vod delete ID``: take the video down (owner, or ``--admin``); repeating it is harmless."""
+    api = _api_url(args)
+    headers = _headers(args, "admin" if args.admin else "uploader")
+    video = _fail_on_error(requests.delete(f"{api}/v1/videos/{args.id}", headers=headers, timeout=30))
+    was, by, at = video.get("previous_status"), video.get("deleted_by"), video.get("deleted_at")
+    print(f"{video['id']}  {video['status']}  (was {was}; by {by} at {at})")
+    return 0
+
+
 def make_sample_clip(path: Path, *, seconds: int = 30, size: str = "1280x720", rate: int = 30) -> Path:
     """A test-pattern clip with a tone, from ffmpeg's own sources (no media files in the repo)."""
     subprocess.run(
@@ -431,6 +462,16 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("id")
     client_options(play)
     play.set_defaults(func=cmd_play)
+
+    videos = sub.add_parser("videos", help="list my videos: id, status, title, created")
+    client_options(videos)
+    videos.set_defaults(func=cmd_videos)
+
+    delete = sub.add_parser("delete", help="take a video down (its media are purged; the record stays)")
+    delete.add_argument("id")
+    delete.add_argument("--admin", action="store_true", help="as an admin (any owner's video)")
+    client_options(delete)
+    delete.set_defaults(func=cmd_delete)
 
     demo = sub.add_parser("demo", help="stack + sample clip + upload + READY + signed URL")
     stack_options(demo)

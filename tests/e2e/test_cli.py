@@ -105,6 +105,36 @@ def test_upload_wait_status_and_play(running: dict[str, str], small_clip: Path) 
     assert requests.get(url, timeout=10).status_code == 200
 
 
+def test_videos_lists_mine_and_delete_takes_one_down(running: dict[str, str], small_clip: Path) -> None:
+    # Given two videos of one user (one uploaded, one awaiting its upload) and one of another's
+    first = _vod(running, "upload", str(small_clip), "--title", "first of mine", "--sub", "cli-owner").stdout
+    first_id = first.split()[1]
+    second_id = _vod(
+        running, "upload", str(small_clip), "--title", "second", "--sub", "cli-owner"
+    ).stdout.split()[1]
+    _vod(running, "upload", str(small_clip), "--title", "not mine", "--sub", "cli-other")
+
+    # When the user lists their videos
+    lines = _vod(running, "videos", "--sub", "cli-owner").stdout.splitlines()
+
+    # Then each is one line: id, status, title, created; newest first, only theirs
+    rows = [line.split("\t") for line in lines]
+    assert [(r[0], r[2]) for r in rows] == [(second_id, "second"), (first_id, "first of mine")]
+    assert all(len(r) == 4 and r[3].endswith("Z") for r in rows)
+    # ... and `vod delete ID` takes one down; another user may not
+    refused = _vod(running, "delete", first_id, "--sub", "cli-other", check=False)
+    assert refused.returncode != 0 and "403" in refused.stderr
+    out = _vod(running, "delete", first_id, "--sub", "cli-owner").stdout
+    assert out.startswith(f"{first_id}  DELETED  (was ")
+    assert "by cli-owner" in out
+    assert _vod(running, "delete", first_id, "--sub", "cli-owner").returncode == 0  # harmless again
+    statuses = {
+        r.split("\t")[0]: r.split("\t")[1]
+        for r in _vod(running, "videos", "--sub", "cli-owner").stdout.splitlines()
+    }
+    assert statuses[first_id] == "DELETED"
+
+
 def test_cli_errors_are_clear(running: dict[str, str], tmp_path: Path) -> None:
     missing = _vod(running, "upload", str(tmp_path / "nope.mp4"), "--title", "x", check=False)
     assert missing.returncode != 0
