@@ -49,11 +49,26 @@ def test_webhook_events_rule_sends_video_outcomes_to_the_webhooks_queue(synthesi
     props = _rule(synthesized, next(r for r in spec.BUS_RULES if r.name == "webhook-events"))
     assert props["EventPattern"] == {
         "source": ["vod.videos"],
-        "detail-type": ["video.ready", "video.rejected", "video.failed"],
+        "detail-type": ["video.ready", "video.rejected", "video.failed", "video.deleted"],
     }
     (target,) = props["Targets"]
     assert target["Arn"] == {
         "Fn::GetAtt": [synthesized.logical_id(synthesized.stack.ingest.queues["webhooks"]), "Arn"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule_name", "queue"),
+    [("video-takedown", "video-takedown"), ("catalog-video-deleted", "catalog-video-deleted")],
+)
+def test_video_deleted_reaches_the_takedown_worker_and_the_catalog(
+    synthesized: Synthesized, rule_name: str, queue: str
+) -> None:
+    props = _rule(synthesized, next(r for r in spec.BUS_RULES if r.name == rule_name))
+    assert props["EventPattern"] == {"source": ["vod.videos"], "detail-type": ["video.deleted"]}
+    (target,) = props["Targets"]
+    assert target["Arn"] == {
+        "Fn::GetAtt": [synthesized.logical_id(synthesized.stack.ingest.queues[queue]), "Arn"]
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -134,8 +135,10 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
     stack = synthesized.stack
     allowed = {synthesized.logical_id(stack.buckets.get(r) or stack.tables[r]) for r in fn.grants}
     allowed.add(_props(synthesized, fn)["LoggingConfig"]["LogGroup"]["Ref"])
-    if fn.starts_executions or fn.sends_task_tokens:
+    if fn.starts_executions or fn.sends_task_tokens or fn.stops_executions:
         allowed.add(synthesized.logical_id(stack.pipeline_state_machine))
+    if fn.invalidates_cdn:
+        allowed.add(synthesized.logical_id(stack.cdn.distribution))
     if fn.puts_events:
         allowed.add(synthesized.logical_id(stack.events.bus))
     if fn.reads_cursor_secret:
@@ -169,6 +172,9 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
     assert (actions >= APPCONFIG_ACTIONS) == fn.reads_moderation_config
     assert bool(APPCONFIG_ACTIONS & actions) == fn.reads_moderation_config
     assert ("events:PutEvents" in actions) == fn.puts_events
+    assert ("states:StopExecution" in actions) == fn.stops_executions
+    assert ("cloudfront:CreateInvalidation" in actions) == fn.invalidates_cdn
+    assert ("s3:ListBucketVersions" in actions) == (spec.PURGE in fn.grants.values())
     assert ("secretsmanager:GetSecretValue" in actions) == (fn.reads_secret or fn.reads_cursor_secret)
 
 
@@ -261,3 +267,53 @@ def test_only_xray_and_declared_rekognition_use_a_wildcard_resource(
     for statement in _role_statements(synthesized, fn):
         if statement["Resource"] == "*":
             assert all(a.startswith("xray:") or a in allowed for a in _actions(statement)), statement
+
+
+# -- the takedown (issue 13) ----------------------------------------------------------------------
+def test_only_the_takedown_worker_stops_executions_invalidates_and_purges() -> None:
+    worker = spec.FUNCTIONS_BY_NAME["video-takedown"]
+    assert [fn.name for fn in spec.FUNCTIONS if fn.stops_executions] == ["video-takedown"]
+    assert [fn.name for fn in spec.FUNCTIONS if fn.invalidates_cdn] == ["video-takedown"]
+    assert [fn.name for fn in spec.FUNCTIONS if spec.PURGE in fn.grants.values()] == ["video-takedown"]
+    assert dict(worker.grants) == {
+        "videos_table": spec.READ_WRITE,
+        "upload_bucket": spec.PURGE,
+        "media_bucket": spec.PURGE,
+    }
+    assert not worker.puts_events and not worker.starts_executions
+
+
+def test_the_takedown_worker_stops_only_the_pipelines_executions(synthesized: Synthesized) -> None:
+    fn = spec.FUNCTIONS_BY_NAME["video-takedown"]
+    (statement,) = _statements_with(synthesized, fn, {"states:StopExecution"})
+    assert _actions(statement) == {"states:DescribeExecution", "states:StopExecution"}
+    machine = synthesized.logical_id(synthesized.stack.pipeline_state_machine)
+    resource = json.dumps(statement["Resource"])
+    assert ":execution:" in resource and machine in resource  # the pipeline's execution ARNs only
+
+
+def test_the_takedown_worker_invalidates_the_one_distribution(synthesized: Synthesized) -> None:
+    fn = spec.FUNCTIONS_BY_NAME["video-takedown"]
+    (statement,) = _statements_with(synthesized, fn, {"cloudfront:CreateInvalidation"})
+    assert _actions(statement) == {"cloudfront:CreateInvalidation"}
+    assert _referenced_ids(statement["Resource"]) - {"AWS::Partition", "AWS::AccountId"} == {
+        synthesized.logical_id(synthesized.stack.cdn.distribution)
+    }
+    env = _props(synthesized, fn)["Environment"]["Variables"]
+    assert env["CDN_DISTRIBUTION_ID"] == {"Ref": synthesized.logical_id(synthesized.stack.cdn.distribution)}
+
+
+def test_the_takedown_worker_may_delete_versions_but_read_no_object(synthesized: Synthesized) -> None:
+    fn = spec.FUNCTIONS_BY_NAME["video-takedown"]
+    actions = set().union(*(_actions(s) for s in _role_statements(synthesized, fn)))
+    assert {
+        "s3:DeleteObjectVersion",
+        "s3:AbortMultipartUpload",
+        "s3:ListBucketVersions",
+        "s3:ListBucketMultipartUploads",
+    } <= actions or {"s3:DeleteObject*", "s3:AbortMultipartUpload", "s3:ListBucketVersions"} <= actions
+    assert not {a for a in actions if a.startswith(("s3:GetObject", "s3:PutObject"))}
+    for bucket in (synthesized.stack.storage.upload_bucket, synthesized.stack.storage.media_bucket):
+        bucket_id = synthesized.logical_id(bucket)
+        listing = [s for s in _role_statements(synthesized, fn) if "s3:ListBucketVersions" in _actions(s)]
+        assert any(bucket_id in _referenced_ids(s["Resource"]) for s in listing)

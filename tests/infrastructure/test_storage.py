@@ -108,6 +108,16 @@ def test_table_matches_its_pynamodb_model(
     assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == expected_types
 
 
+def test_the_videos_table_has_the_indexes_the_listings_query(synthesized: Synthesized) -> None:
+    # GET /v1/me/videos queries by owner, newest created first; GET /v1/videos?status= by status,
+    # most recently changed first (functions/videos/logic/listing.py): both need their index
+    table = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.tables["videos"])]
+    indexes = {i["IndexName"]: i for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes["by-owner"]["KeySchema"] == _key_schema(("owner_sub", "S"), ("created_at", "S"))
+    assert indexes["by-status"]["KeySchema"] == _key_schema(("status", "S"), ("updated_at", "S"))
+    assert {indexes[n]["Projection"]["ProjectionType"] for n in ("by-owner", "by-status")} == {"ALL"}
+
+
 @pytest.mark.parametrize("name", list(spec.table_schemas()))
 def test_table_is_on_demand_recoverable_encrypted_and_retained(synthesized: Synthesized, name: str) -> None:
     table = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.tables[name])]
