@@ -31,6 +31,7 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         catalog_cursor_secret="vod/catalog-cursor-key",  # noqa: S106 - a secret name
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
+        sessions_table="vod-sessions",
     )
 
 
@@ -76,6 +77,11 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
         if schema.get("stream"):
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema["stream"]}
         dynamodb.create_table(**kwargs)
+        if schema.get("ttl"):
+            dynamodb.update_time_to_live(
+                TableName=names[key],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": schema["ttl"]},
+            )
 
 
 def create_buckets(s3: Any, res: spec.Resources) -> None:

@@ -35,6 +35,7 @@ class Resources:
     catalog_cursor_secret: str  # the HMAC key of the catalog's listing cursors, a secret of its own
     catalog_table: str
     catalog_views_table: str
+    sessions_table: str  # playback sessions, resume and history (functions/sessions)
 
 
 # Environment variable -> the Resources attribute that fills it.
@@ -217,3 +218,14 @@ class ExecutionFailedRuleSpec:
             "detail-type": ["Step Functions Execution Status Change"],
             "detail": {"status": list(self.statuses), "stateMachineArn": [state_machine_arn]},
         }
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A function invoked on a fixed rate (EventBridge Scheduler on AWS; a timer thread in the
+    embedded mode), with a constant payload."""
+
+    name: str
+    target: str  # function name
+    rate_s: int  # seconds between invocations (AWS: at least 60)
+    payload: Mapping[str, Any] = field(default_factory=dict)
