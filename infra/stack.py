@@ -226,6 +226,7 @@ class VodStack(Stack):
             catalog_cursor_secret=self.cursor_secret.secret_name,
             catalog_table=self.tables["catalog_table"].table_name,
             catalog_views_table=self.tables["catalog_views_table"].table_name,
+            qoe_table=self.tables["qoe_table"].table_name,
         )
         self.functions.set_environment(
             self.resources,

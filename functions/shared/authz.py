@@ -53,6 +53,8 @@ POLICY: dict[str, Rule] = {
     "videos:play": Rule(_ANY_ROLE),
     "videos:retry": Rule(_CREATORS, owner_only=True),
     "videos:update": Rule(_CREATORS, owner_only=True),  # PATCH: visibility
+    # quality of experience (functions/qoe)
+    "videos:read_qoe": Rule(_CREATORS, owner_only=True),  # GET /v1/videos/{id}/qoe
     # moderation
     "moderation:read_queue": Rule(_ADMINS),
     "moderation:decide": Rule(_ADMINS),

@@ -89,6 +89,7 @@ class Settings(BaseModel):
     catalog_cursor_secret: ClassVar[Resource] = Resource()
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
+    qoe_table: ClassVar[Resource] = Resource()  # QoE per playback session (functions/qoe)
 
     # Moderation
     moderation_word_list: str = Field(
@@ -159,6 +160,12 @@ class Settings(BaseModel):
     # (a secret the API function already reads); the embedded mode sets a generated one.
     catalog_cursor_key: str = Field(default="", alias="CATALOG_CURSOR_KEY", repr=False)
     catalog_page_size: int = Field(default=20, alias="CATALOG_PAGE_SIZE", ge=1, le=100)
+
+    # Quality of experience (functions/qoe): how long a session's QoE is kept, and how many
+    # sessions GET /v1/videos/{id}/qoe summarises at most (its default when no limit is given).
+    qoe_retention_days: int = Field(default=90, alias="QOE_RETENTION_DAYS", ge=1, le=3650)
+    qoe_summary_max_sessions: int = Field(default=500, alias="QOE_SUMMARY_MAX_SESSIONS", ge=1, le=1000)
+    qoe_summary_default_sessions: int = Field(default=50, alias="QOE_SUMMARY_DEFAULT_SESSIONS", ge=1, le=1000)
 
     # Observability
     service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")

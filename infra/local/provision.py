@@ -31,6 +31,7 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         catalog_cursor_secret="vod/catalog-cursor-key",  # noqa: S106 - a secret name
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
+        qoe_table="vod-qoe",
     )
 
 

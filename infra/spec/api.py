@@ -24,6 +24,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "CATALOG_TABLE",
             "CATALOG_VIEWS_TABLE",
             "CATALOG_CURSOR_SECRET",
+            "QOE_TABLE",  # GET /v1/videos/{id}/qoe
         ),
         grants={
             "videos_table": READ_WRITE,
@@ -31,6 +32,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "platform_table": READ_WRITE,
             "catalog_table": READ_WRITE,
             "catalog_views_table": READ,
+            "qoe_table": READ,
         },
         reads_secret=True,
         reads_cursor_secret=True,  # the catalog's listings sign and check their cursors

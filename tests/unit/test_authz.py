@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "videos:play": (ALL, False),
     "videos:retry": (CREATORS, True),
     "videos:update": (CREATORS, True),
+    "videos:read_qoe": (CREATORS, True),  # GET /v1/videos/{id}/qoe: the owner or an admin
     "moderation:read_queue": (ADMINS, False),
     "moderation:decide": (ADMINS, False),
     "moderation:protect": (ADMINS, False),
