@@ -144,6 +144,10 @@ MATRIX: dict[str, Case] = {
     "POST /v1/videos/{video_id}/retry": Case(
         CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video('FAILED')}/retry")
     ),
+    # quality of experience (the owner's or an admin's)
+    "GET /v1/videos/{video_id}/qoe": Case(
+        CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video()}/qoe", query="limit=5")
+    ),
     # moderation
     "GET /v1/moderation/queue": Case(ADMINS, 200, lambda w: Request("/v1/moderation/queue")),
     "POST /v1/videos/{video_id}/moderation": Case(

@@ -34,16 +34,16 @@ def add_cmcd(session: SessionCmcd, *, expires_at: int) -> None:
         actions.append(T.video_id.set(T.video_id | session.video_id))
     if session.first_at:
         actions.append(T.cmcd_first_at.set(T.cmcd_first_at | session.first_at))
-    optional: dict[Any, Any] = {
-        T.cmcd_top_bitrate_kbps: session.top_bitrate_kbps,
-        T.cmcd_last_bitrate_kbps: session.last_bitrate_kbps,
-        T.cmcd_last_buffer_ms: session.last_buffer_ms,
-        T.cmcd_last_throughput_kbps: session.last_throughput_kbps,
-        T.cmcd_last_at: session.last_at,
-        T.cmcd_stream_type: session.stream_type,
-        T.cmcd_streaming_format: session.streaming_format,
-    }
-    actions.extend(attr.set(value) for attr, value in optional.items() if value is not None)
+    optional: list[tuple[Any, Any]] = [
+        (T.cmcd_top_bitrate_kbps, session.top_bitrate_kbps),
+        (T.cmcd_last_bitrate_kbps, session.last_bitrate_kbps),
+        (T.cmcd_last_buffer_ms, session.last_buffer_ms),
+        (T.cmcd_last_throughput_kbps, session.last_throughput_kbps),
+        (T.cmcd_last_at, session.last_at),
+        (T.cmcd_stream_type, session.stream_type),
+        (T.cmcd_streaming_format, session.streaming_format),
+    ]
+    actions.extend(attr.set(value) for attr, value in optional if value is not None)
     QoeSessionItem(session.session_id).update(actions=actions)
 
 
