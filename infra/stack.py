@@ -27,6 +27,7 @@ from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
 from infra.constructs.pipeline_construct import PipelineConstruct
 from infra.constructs.qoe_construct import QoeConstruct
+from infra.constructs.schedules_construct import SchedulesConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.constructs.streams_construct import StreamsConstruct
 
@@ -233,6 +234,7 @@ class VodStack(Stack):
             catalog_table=self.tables["catalog_table"].table_name,
             catalog_views_table=self.tables["catalog_views_table"].table_name,
             qoe_table=self.tables["qoe_table"].table_name,
+            sessions_table=self.tables["sessions_table"].table_name,
         )
         self.functions.set_environment(
             self.resources,
@@ -258,6 +260,9 @@ class VodStack(Stack):
             functions=self.functions.by_name,
         )
         self.qoe.connect(self.functions.by_name)
+        self.schedules = SchedulesConstruct(
+            self, "Schedules", schedule_specs=spec.SCHEDULES, functions=self.functions.by_name
+        )
         self.api = ApiConstruct(
             self,
             "Api",

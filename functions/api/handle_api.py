@@ -13,6 +13,7 @@ from functions.identity.handlers import routes as profiles
 from functions.moderation.handlers import routes as moderation_routes
 from functions.playback.handlers import routes as playback
 from functions.qoe.handlers import routes as qoe
+from functions.sessions.handlers import routes as sessions
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
 from functions.shared.schema import ApiModel
@@ -32,10 +33,15 @@ for catalog_router in CATALOG_ROUTERS:
     app.include_router(catalog_router)
 app.include_router(title_covers.router)
 app.include_router(qoe.router)
+app.include_router(sessions.router)
 
 
 # Reachable without a token (infra/spec ROUTES declares them auth=False; a contract test checks).
-PUBLIC_OPERATIONS = ("GET /health", "GET /v1/openapi.json")
+PUBLIC_OPERATIONS = (
+    "GET /health",
+    "GET /v1/openapi.json",
+    "POST /v1/sessions/{session_id}/heartbeat",  # the session token authenticates it, not a JWT
+)
 
 
 def openapi_document() -> dict[str, Any]:

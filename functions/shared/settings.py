@@ -90,6 +90,7 @@ class Settings(BaseModel):
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
     qoe_table: ClassVar[Resource] = Resource()  # QoE per playback session (functions/qoe)
+    sessions_table: ClassVar[Resource] = Resource()  # playback sessions, resume and history
 
     # Moderation
     moderation_word_list: str = Field(
@@ -166,6 +167,16 @@ class Settings(BaseModel):
     qoe_retention_days: int = Field(default=90, alias="QOE_RETENTION_DAYS", ge=1, le=3650)
     qoe_summary_max_sessions: int = Field(default=500, alias="QOE_SUMMARY_MAX_SESSIONS", ge=1, le=1000)
     qoe_summary_default_sessions: int = Field(default=50, alias="QOE_SUMMARY_DEFAULT_SESSIONS", ge=1, le=1000)
+    # Playback sessions, resume and history (functions/sessions, docs in README "Sessions & history")
+    heartbeat_interval_seconds: int = Field(default=10, alias="HEARTBEAT_INTERVAL_SECONDS", ge=1, le=300)
+    # A session silent this long is expired (the sweeper ends it; DynamoDB TTL is the backstop).
+    session_silence_seconds: int = Field(default=120, alias="SESSION_SILENCE_SECONDS", ge=5, le=86400)
+    max_concurrent_streams: int = Field(default=4, alias="MAX_CONCURRENT_STREAMS", ge=1, le=100)
+    # How far past the video's duration a reported position may be (players overshoot a little).
+    session_position_slack_seconds: float = Field(
+        default=5.0, alias="SESSION_POSITION_SLACK_SECONDS", ge=0, le=600
+    )
+    history_page_size: int = Field(default=20, alias="HISTORY_PAGE_SIZE", ge=1, le=100)
 
     # Observability
     service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")

@@ -32,6 +32,7 @@ def local_resources(*, cdn_base_url: str, key_pair_id: str) -> spec.Resources:
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
         qoe_table="vod-qoe",
+        sessions_table="vod-sessions",
     )
 
 
@@ -77,6 +78,11 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
         if schema.get("stream"):
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema["stream"]}
         dynamodb.create_table(**kwargs)
+        if schema.get("ttl"):
+            dynamodb.update_time_to_live(
+                TableName=names[key],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": schema["ttl"]},
+            )
 
 
 def create_buckets(s3: Any, res: spec.Resources) -> None:

@@ -6,8 +6,8 @@ their triggers, tables (schema from the PynamoDB models), routes, state machines
 definition substitutions, and event rules. Nothing here imports CDK or moto.
 
 ``types`` holds the shapes; ``api``, ``videos``, ``pipeline``, ``playback``, ``moderation``,
-``webhooks``, ``catalog`` and ``qoe`` each declare their own functions, queues, rules and triggers; this
-module concatenates them once. A new feature adds to its domain's module (or a new one listed
+``webhooks``, ``catalog``, ``sessions`` and ``qoe`` each declare their own functions, queues, rules and
+triggers; this module concatenates them once. A new feature adds to its domain's module (or a new one listed
 here). The order is the deployed order: CDK logical ids and the emulator follow it.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.spec import api, catalog, moderation, pipeline, playback, qoe, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, qoe, sessions, videos, webhooks
 from infra.spec.api import CREATE_VIDEO_THROTTLE, PUBLIC_THROTTLE, SEARCH_THROTTLE
 from infra.spec.playback import PLAYLIST_ORIGIN, PLAYLIST_PATH_PATTERN, PUBLIC_IMAGES_PATH_PATTERN
 from infra.spec.types import (
@@ -35,6 +35,7 @@ from infra.spec.types import (
     RealtimeLogSpec,
     Resources,
     RouteSpec,
+    ScheduleSpec,
     StateMachineSpec,
     TableStreamSpec,
     Throttle,
@@ -61,6 +62,7 @@ __all__ = [
     "REALTIME_LOGS",
     "RESOURCE_ENV",
     "ROUTES",
+    "SCHEDULES",
     "SEARCH_THROTTLE",
     "STATEMACHINE_DIR",
     "STATE_MACHINES",
@@ -76,6 +78,7 @@ __all__ = [
     "RealtimeLogSpec",
     "Resources",
     "RouteSpec",
+    "ScheduleSpec",
     "StateMachineSpec",
     "TableStreamSpec",
     "Throttle",
@@ -91,12 +94,24 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *moderation.FUNCTIONS,
     *webhooks.FUNCTIONS,
     *catalog.FUNCTIONS,
+    *sessions.FUNCTIONS,
     *qoe.FUNCTIONS,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}
-QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES, *qoe.QUEUES)
-BUS_RULES: tuple[BusRuleSpec, ...] = (*webhooks.BUS_RULES, *catalog.BUS_RULES, *qoe.BUS_RULES)
-TABLE_STREAMS: tuple[TableStreamSpec, ...] = catalog.TABLE_STREAMS
+QUEUES: tuple[QueueSpec, ...] = (
+    *videos.QUEUES,
+    *webhooks.QUEUES,
+    *catalog.QUEUES,
+    *sessions.QUEUES,
+    *qoe.QUEUES,
+)
+BUS_RULES: tuple[BusRuleSpec, ...] = (
+    *webhooks.BUS_RULES,
+    *catalog.BUS_RULES,
+    *sessions.BUS_RULES,
+    *qoe.BUS_RULES,
+)
+TABLE_STREAMS: tuple[TableStreamSpec, ...] = (*catalog.TABLE_STREAMS, *sessions.TABLE_STREAMS)
 # CMCD from CloudFront real-time logs (qoe): the streams and the configs that feed them.
 KINESIS_STREAMS: tuple[KinesisStreamSpec, ...] = qoe.KINESIS_STREAMS
 REALTIME_LOGS: tuple[RealtimeLogSpec, ...] = qoe.REALTIME_LOGS
@@ -108,6 +123,7 @@ VERSIONED_BUCKETS: tuple[str, ...] = videos.VERSIONED_BUCKETS
 ROUTES: tuple[RouteSpec, ...] = api.ROUTES
 STATE_MACHINES: tuple[StateMachineSpec, ...] = pipeline.STATE_MACHINES
 EXECUTION_RULES: tuple[ExecutionFailedRuleSpec, ...] = pipeline.EXECUTION_RULES
+SCHEDULES: tuple[ScheduleSpec, ...] = sessions.SCHEDULES
 
 
 def table_schemas() -> dict[str, dict[str, Any]]:

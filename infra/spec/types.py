@@ -36,6 +36,7 @@ class Resources:
     catalog_table: str
     catalog_views_table: str
     qoe_table: str  # QoE per playback session (infra/spec/qoe.py)
+    sessions_table: str  # playback sessions, resume and history (functions/sessions)
 
 
 # Environment variable -> the Resources attribute that fills it.
@@ -245,3 +246,14 @@ class ExecutionFailedRuleSpec:
             "detail-type": ["Step Functions Execution Status Change"],
             "detail": {"status": list(self.statuses), "stateMachineArn": [state_machine_arn]},
         }
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A function invoked on a fixed rate (EventBridge Scheduler on AWS; a timer thread in the
+    embedded mode), with a constant payload."""
+
+    name: str
+    target: str  # function name
+    rate_s: int  # seconds between invocations (AWS: at least 60)
+    payload: Mapping[str, Any] = field(default_factory=dict)

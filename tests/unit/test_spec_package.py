@@ -10,9 +10,9 @@ from pathlib import Path
 
 from functions.shared.settings import RESOURCE_VARIABLES, Settings
 from infra import spec
-from infra.spec import api, catalog, moderation, pipeline, playback, qoe, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, qoe, sessions, videos, webhooks
 
-DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog, qoe)
+DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog, sessions, qoe)
 SPEC_DIR = Path(spec.__file__).parent
 
 
