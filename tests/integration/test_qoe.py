@@ -219,7 +219,9 @@ def test_the_summary_of_the_last_sessions(account: Account, api: ApiCall) -> Non
     ]
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "abc", "1.5", "100000", "", "\uff15"]  # the last: a full-width 5)
+@pytest.mark.parametrize(
+    "limit", ["0", "-1", "abc", "1.5", "100000", "", "\uff15"]
+)  # the last: a full-width 5
 def test_a_bad_limit_is_400(account: Account, api: ApiCall, limit: str) -> None:
     video = uuid.uuid4().hex
     put_video(account, video, owner=OWNER)
