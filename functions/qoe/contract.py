@@ -7,8 +7,8 @@ request's CMCD itself (query-argument or header mode) into the ``cmcd-*`` fields
 read by the CDK config (infra/constructs/qoe_construct.py), by the local edge that plays CloudFront
 (infra/local/edge.py) and by the consumer (functions/qoe/logic/collect.py), so the three agree.
 
-The query string (``cs-uri-query``) is not logged: it carries the viewer's URL signature. Nor is
-the viewer's address.
+The query string (``cs-uri-query``) is not logged: it carries the viewer's URL signature; nor is
+``cmcd-next-object-request``, which carries it too, nor the viewer's address.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ CMCD_FIELDS: dict[str, str] = {
     "cmcd-version": "v",
 }
 REQUEST_FIELDS: tuple[str, ...] = ("timestamp", "sc-status", "cs-method", "cs-uri-stem", "sc-bytes")
-REALTIME_LOG_FIELDS: tuple[str, ...] = (*REQUEST_FIELDS, *CMCD_FIELDS)
+# Not logged: ``nor`` (the next object's URL) carries the viewer's signed query as hls.js sends it
+# (a relative URL with Policy/Signature/Key-Pair-Id), and says nothing about the experience.
+UNLOGGED_CMCD_FIELDS = frozenset({"cmcd-next-object-request"})
+REALTIME_LOG_FIELDS: tuple[str, ...] = (
+    *REQUEST_FIELDS,
+    *(name for name in CMCD_FIELDS if name not in UNLOGGED_CMCD_FIELDS),
+)
 EMPTY = "-"
 # CloudFront's real-time log sampling: every request (the records are small, and QoE per session
 # needs them all). A deployer with heavy traffic may lower it (CDK context).

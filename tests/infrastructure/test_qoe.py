@@ -63,6 +63,7 @@ def test_the_realtime_log_config_carries_every_cmcd_field_and_no_signature(synth
     )
     # the query (the viewer's URL signature) and the viewer's address are not logged
     assert "cs-uri-query" not in config["Fields"] and "c-ip" not in config["Fields"]
+    assert "cmcd-next-object-request" not in config["Fields"]  # hls.js puts the signed query in nor
     assert config["SamplingRate"] == 100
     (endpoint,) = config["EndPoints"]
     assert endpoint["StreamType"] == "Kinesis"

@@ -18,37 +18,44 @@ from functions.qoe.logic.cmcd import (
 
 SID = "ses_AbCdEfGhIjKlMnOpQrStUv"
 
-# What hls.js 1.6.19 (tests/browser/package-lock.json) appends to a segment request with
-# ``cmcd: {sessionId, contentId, useHeaders: false}``: keys sorted, strings quoted, tokens bare, a
-# true boolean as the bare key, ``nor`` the next segment relative to this one (encodeURIComponent'd,
-# then the whole payload again), ``v`` and ``pr`` left out when 1. Captured from the browser test.
-HLSJS_SEGMENT_QUERY = "Policy=eyJTdGF0ZW1lbnQiOltdfQ__&Signature=abc~def&Key-Pair-Id=K1&CMCD=" + quote(
-    'bl=4000,br=1234,cid="0123456789abcdef0123456789abcdef",d=4000,mtp=25400,'
-    'nor="seg_001.ts%3FPolicy%3DeyJ%26Signature%3Dabc",ot=av,sf=h,'
-    f'sid="{SID}",st=v,su,tb=2468',
-    safe="",
+# What hls.js 1.6.19 (tests/browser/package-lock.json) sent in the browser test with
+# ``cmcd: {sessionId, contentId, useHeaders: false}`` (captured from its requests; the policy and
+# signature in ``nor`` shortened): keys sorted, strings quoted, tokens bare, a true boolean as the
+# bare key, ``v`` and ``pr`` left out when 1, ``bl`` left out before the buffer exists, and ``nor``
+# the next segment relative to this one, with the signed query, encodeURIComponent'd and then
+# encoded again with the whole payload.
+VIDEO = "af998658bfd54810b5cfb01e0adbd71c"
+HLSJS_SID = "ses_w2KOCes01B7lOqrc6ztZuQ"
+SIGNED = "Policy=eyJTdGF0ZW1lbnQiOlt7fV19&Signature=38DCDxq-Ztm~yllFWq4k__&Key-Pair-Id=K4908CCCCB8FC0"
+HLSJS_MASTER = f'cid="{VIDEO}",mtp=500,ot=m,sf=h,sid="{HLSJS_SID}",su'
+HLSJS_FIRST_SEGMENT = (
+    f'br=960,cid="{VIDEO}",d=4000,mtp=1000,nor="seg_00001.ts{quote("?" + SIGNED, safe="~")}",'
+    f'ot=av,sf=h,sid="{HLSJS_SID}",su,tb=960'
 )
-HLSJS_MANIFEST_QUERY = "CMCD=" + quote(f'cid="v1",mtp=500,ot=m,sf=h,sid="{SID}",su', safe="")
+HLSJS_SECOND_SEGMENT = f'bl=4100,br=960,cid="{VIDEO}",d=2000,mtp=54700,ot=av,sf=h,sid="{HLSJS_SID}",su,tb=960'
+HLSJS_SEGMENT_QUERY = f"{SIGNED}&CMCD=" + quote(HLSJS_FIRST_SEGMENT, safe="")
+HLSJS_MANIFEST_QUERY = f"{SIGNED}&CMCD=" + quote(HLSJS_MASTER, safe="")
 
 
-def test_the_segment_request_hlsjs_sends() -> None:
+def test_the_segment_requests_hlsjs_sends() -> None:
     cmcd = parse_query(HLSJS_SEGMENT_QUERY)
     assert cmcd is not None
     assert cmcd.dropped == ()
     assert cmcd.values == {
-        "bl": 4000,
-        "br": 1234,
-        "cid": "0123456789abcdef0123456789abcdef",
+        "br": 960,
+        "cid": VIDEO,
         "d": 4000,
-        "mtp": 25400,
-        "nor": "seg_001.ts?Policy=eyJ&Signature=abc",
+        "mtp": 1000,
+        "nor": f"seg_00001.ts?{SIGNED}",
         "ot": "av",
         "sf": "h",
-        "sid": SID,
-        "st": "v",
+        "sid": HLSJS_SID,
         "su": True,
-        "tb": 2468,
+        "tb": 960,
     }
+    second = parse_query("CMCD=" + quote(HLSJS_SECOND_SEGMENT, safe=""))
+    assert second is not None and second.dropped == ()
+    assert (second.get_int("bl"), second.get_int("mtp"), second.get_int("d")) == (4100, 54700, 2000)
 
 
 def test_the_manifest_request_hlsjs_sends() -> None:
