@@ -72,7 +72,7 @@ def page_server() -> Iterator[str]:
     server.server_close()
 
 
-def play_in_chromium(page_url: str, timeout_s: float = 120) -> dict[str, Any]:
+def play_in_chromium(page_url: str, home: Path, timeout_s: float = 120) -> dict[str, Any]:
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (make test does)"
     node = shutil.which("node")
     assert node, "Node.js is needed (make system-deps)"
@@ -82,7 +82,11 @@ def play_in_chromium(page_url: str, timeout_s: float = 120) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=timeout_s + 60,
-        env={"PATH": "/usr/bin:/bin", "CHROMIUM_PATH": CHROMIUM, "HOME": str(BROWSER_DIR)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CHROMIUM_PATH": CHROMIUM,
+            "HOME": str(home),
+        },  # Chromium's profile files,
     )
     assert done.returncode == 0, f"the browser run failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -91,7 +95,7 @@ def play_in_chromium(page_url: str, timeout_s: float = 120) -> dict[str, Any]:
 
 
 def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
-    stack: EmbeddedStack, media_dir: Path, page_server: str
+    stack: EmbeddedStack, media_dir: Path, page_server: str, tmp_path: Path
 ) -> None:
     # Given a published video (public: any viewer may play it) and a viewer's playback session
     owner = Client(stack, sub="qoe-owner")
@@ -116,7 +120,7 @@ def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
             "watch_seconds": "2",
         }
     )
-    result = play_in_chromium(f"{page_server}/qoe_page.html?{query}")
+    result = play_in_chromium(f"{page_server}/qoe_page.html?{query}", home=tmp_path)
 
     # Then the page played and reported: a startup time, the final beacon queued
     assert result.get("state") == "ended", result
