@@ -41,8 +41,10 @@ def put_ready_video(account: Account, *, owner: str = "uploader-1", duration: fl
     return video_id
 
 
-def play(api: ApiCall, video_id: str, *, sub: str = "viewer-1", **kwargs: Any) -> ApiResponse:
-    return api("POST", f"/v1/videos/{video_id}/playback", body={}, role="viewer", sub=sub, **kwargs)
+def play(
+    api: ApiCall, video_id: str, *, sub: str = "viewer-1", role: str = "viewer", **kwargs: Any
+) -> ApiResponse:
+    return api("POST", f"/v1/videos/{video_id}/playback", body={}, role=role, sub=sub, **kwargs)
 
 
 def started(api: ApiCall, video_id: str, **kwargs: Any) -> dict[str, Any]:

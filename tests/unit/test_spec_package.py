@@ -43,6 +43,7 @@ def test_the_assembly_has_no_duplicates() -> None:
         "state machine": [m.name for m in spec.STATE_MACHINES],
         "execution rule": [r.name for r in spec.EXECUTION_RULES],
         "route": [(r.method, r.path) for r in spec.ROUTES],
+        "schedule": [s.name for s in spec.SCHEDULES],
         "bucket notification": [(n.bucket, n.prefix) for n in spec.BUCKET_NOTIFICATIONS],
     }
     for kind, names in declared.items():
@@ -69,6 +70,7 @@ def test_every_reference_names_something_declared() -> None:
     assert {c.stream for c in spec.REALTIME_LOGS} <= {s.name for s in spec.KINESIS_STREAMS}
     assert {r.function for r in spec.ROUTES} <= functions
     assert {r.target for r in spec.EXECUTION_RULES} <= functions
+    assert {s.target for s in spec.SCHEDULES} <= functions
     for machine in spec.STATE_MACHINES:
         assert set(machine.function_substitutions.values()) <= functions, machine.name
     resources = set(spec.RESOURCE_ENV.values())

@@ -74,10 +74,14 @@ def record(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
             continue
         if not _is_session(new):
             continue
+        if name != "MODIFY":  # a new session; or a restored one (the embedded mode's restart)
+            continue
+        # A session ends by an update of the open item, never by a put: an INSERT that already
+        # has an end_reason is a restored snapshot, whose end was announced when it happened.
         if new.get("end_reason") and not old.get("end_reason"):
             put_event(SESSION_ENDED, qoe.ended_detail(new))
             ended += 1
-        if name == "MODIFY" and new.get("record_history") and int(new.get("seq") or 0) > 0:
+        if new.get("record_history") and int(new.get("seq") or 0) > 0:
             latest[str(new["pk"])] = new
     written = 0
     for session in latest.values():
