@@ -18,7 +18,7 @@ from infra.constructs.nag import suppress
 # ``expiration`` (functions/shared/platform_tables.py IdempotencyKeys). Candidate for
 # infra/spec (or the schema, from a model's ``Meta.ttl_attribute``) so that the emulator can
 # read it as well.
-TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expiration", "qoe": "expires_at"}  # qoe: QoeSessionItem
+TTL_ATTRIBUTES: dict[str, str] = {"idempotency": "expiration"}
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
