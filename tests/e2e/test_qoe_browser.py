@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
 
-from functions.qoe.logic.cmcd import parse_query
+from functions.qoe.logic.cmcd import encode_payload, parse_query
 from infra.local.emulator import EmbeddedStack
 from tests.conftest import make_clip
 from tests.e2e.conftest import Client
@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 CHROMIUM = "/usr/bin/chromium"
+OWNER = "qoe-owner"
 T = TypeVar("T")
 
 
@@ -94,14 +95,37 @@ def play_in_chromium(page_url: str, home: Path, timeout_s: float = 120) -> dict[
     return result
 
 
-def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
-    stack: EmbeddedStack, media_dir: Path, page_server: str, tmp_path: Path
-) -> None:
-    # Given a published video (public: any viewer may play it) and a viewer's playback session
-    owner = Client(stack, sub="qoe-owner")
+@pytest.fixture(scope="module")
+def published(stack: EmbeddedStack, media_dir: Path) -> str:
+    """One READY public video (any viewer may play it), shared by the tests below."""
+    owner = Client(stack, sub=OWNER)
     clip = make_clip(media_dir / "qoe.mp4", seconds=6, size="640x360", rate=25)
     video_id = owner.upload(clip, "qoe in the browser", visibility="public")
     assert owner.wait(video_id, {"READY", "FAILED", "REJECTED"})["status"] == "READY"
+    return video_id
+
+
+def session_qoe(stack: EmbeddedStack, video_id: str, session_id: str) -> dict[str, Any] | None:
+    """The video's QoE summary once it lists ``session_id`` with CMCD counted; else None."""
+    assert stack.api is not None
+    got = requests.get(
+        f"{stack.api.url}/v1/videos/{video_id}/qoe",
+        headers=Client(stack, sub=OWNER).headers,
+        params={"limit": 10},
+        timeout=30,
+    )
+    assert got.status_code == 200, got.text
+    for item in got.json()["sessions"]:
+        if item["session_id"] == session_id and item["cmcd_requests"] > 0:
+            return {"summary": got.json(), "session": item}
+    return None
+
+
+def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
+    stack: EmbeddedStack, published: str, page_server: str, tmp_path: Path
+) -> None:
+    # Given a published video and a viewer's playback session
+    video_id = published
     viewer = Client(stack, sub="qoe-viewer", role="viewer")
     resp = viewer.playback(video_id)
     assert resp.status_code == 200, resp.text
@@ -141,20 +165,9 @@ def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
     assert any(c is not None and c.values.get("ot") in ("av", "v") and "br" in c.values for c in segment_cmcd)
 
     # And the session's QoE summary shows the startup time and the CMCD the edge collected
-    def session_qoe() -> dict[str, Any] | None:
-        got = requests.get(
-            f"{stack.api.url}/v1/videos/{video_id}/qoe",
-            headers=owner.headers,
-            params={"limit": 5},
-            timeout=30,
-        )
-        assert got.status_code == 200, got.text
-        for item in got.json()["sessions"]:
-            if item["session_id"] == session_id and item["cmcd_requests"] > 0:
-                return {"summary": got.json(), "session": item}
-        return None
-
-    found = eventually(session_qoe, timeout=90, what="the session's QoE with its CMCD")
+    found = eventually(
+        lambda: session_qoe(stack, video_id, session_id), timeout=90, what="the session's QoE with its CMCD"
+    )
     session, summary = found["session"], found["summary"]
     assert session["startup_time_ms"] == result["startup_time_ms"]
     assert session["end_reason"] == "ended"
@@ -163,3 +176,60 @@ def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
     assert summary["count"] >= 1
     assert summary["startup_time_p50_ms"] is not None
     assert summary["playback_failure_percentage"] == 0.0
+
+
+def test_cmcd_and_heartbeats_without_a_browser_reach_the_summary(
+    stack: EmbeddedStack, published: str
+) -> None:
+    """The same chain driven by plain HTTP: a player's CMCD requests through the edge (the
+    signature checked with CMCD present), an error heartbeat, and the failure in the summary."""
+    assert stack.api is not None
+    viewer = Client(stack, sub="qoe-viewer-2", role="viewer")
+    playback = viewer.playback(published).json()
+    sid, master = playback["session_id"], playback["hls_url"]
+
+    def cmcd(**values: str | int | bool) -> str:
+        return "CMCD=" + quote(encode_payload({"sid": sid, "cid": published, "sf": "h", **values}), safe="")
+
+    # When the player fetches the master, a variant and a segment with CMCD appended
+    got = requests.get(f"{master}&{cmcd(ot='m', su=True)}", timeout=30)
+    assert got.status_code == 200, got.text
+    assert "CMCD" not in got.text  # never copied into child URIs
+    variant = next(line for line in got.text.splitlines() if line and not line.startswith("#"))
+    variant_url = urljoin(master, variant)
+    got = requests.get(f"{variant_url}&{cmcd(ot='m')}", timeout=30)
+    assert got.status_code == 200, got.text
+    segment = next(line for line in got.text.splitlines() if line and not line.startswith("#"))
+    got = requests.get(f"{urljoin(variant_url, segment)}&{cmcd(ot='av', br=960, bl=0, bs=True)}", timeout=30)
+    assert got.status_code == 200
+    # and a forged signature with CMCD is still refused
+    assert (
+        requests.get(f"{master.replace('Signature=', 'Signature=x')}&{cmcd(ot='m')}", timeout=30).status_code
+        == 403
+    )
+    # and the session fails: an error heartbeat before it ever played (the token in the body)
+    beat = requests.post(
+        f"{stack.api.url}/v1/sessions/{sid}/heartbeat",
+        data=json.dumps(
+            {
+                "state": "error",
+                "position_seconds": 0,
+                "token": playback["session_token"],
+                "error": {"code": "MEDIA_ERR_DECODE", "message": "decode"},
+            }
+        ),
+        headers={"content-type": "text/plain"},
+        timeout=30,
+    )
+    assert beat.status_code == 200, beat.text
+
+    # Then the session is a failure with its CMCD (one starvation) in the summary
+    found = eventually(
+        lambda: session_qoe(stack, published, sid), timeout=90, what="the failed session's QoE"
+    )
+    session = found["session"]
+    assert session["errored"] is True and session["end_reason"] == "error"
+    assert session["exited_before_start"] is False  # a failure, not an exit before start
+    assert session["startup_time_ms"] is None
+    assert session["buffer_starvations"] == 1 and session["bitrates_kbps"] == [960]
+    assert found["summary"]["playback_failure_percentage"] > 0
