@@ -102,6 +102,10 @@ def observe(fields: Mapping[str, str]) -> Observation | str:
         return "foreign_session_id"
     cid = cmcd.get_str("cid")
     status_text = fields.get("sc-status", "")
+    if status_text == "403":
+        # Refused by the signed-URL check: anyone can send such a request, so its sid proves
+        # nothing, and counting it would let a stranger write into a session's record.
+        return "refused_request"
     return Observation(
         session_id=sid,
         video_id=cid if cid and VIDEO_ID.match(cid) else None,

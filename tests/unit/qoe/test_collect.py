@@ -81,12 +81,20 @@ def test_a_batch_is_counted_per_session() -> None:
 
 def test_records_without_a_session_of_ours_are_dropped_with_a_reason() -> None:
     batch = aggregate(
-        [line(sid=None, ot="v"), line(sid="not-a-session", ot="v"), b"short\tline\n", b"\xff\xfe", b"\n"]
+        [
+            line(sid=None, ot="v"),
+            line(sid="not-a-session", ot="v"),
+            line(ot="v", status="403"),  # refused by the signature check: unauthenticated
+            b"short\tline\n",
+            b"\xff\xfe",
+            b"\n",
+        ]
     )
     assert batch.sessions == {}
     assert batch.dropped == {
         "no_session_id": 1,
         "foreign_session_id": 1,
+        "refused_request": 1,
         "wrong_field_count": 1,
         "not_utf8": 1,
     }
