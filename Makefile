@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # make bench BENCH=sessions: one section of tests/bench/run.py (the others are kept from the last run)
 BENCH ?=
 
-.PHONY: help setup system-deps demo test lint format synth bench layers clean
+.PHONY: help setup system-deps browser-deps demo test lint format synth bench layers clean
 
 help:
 	@echo "make demo   - embedded stack, a sample video through the whole pipeline, a signed URL"
@@ -19,12 +19,15 @@ help:
 	@echo "make lint   - ruff, mypy and the layering contracts (import-linter) only"
 	@echo "make layers - build the ffmpeg/ffprobe Lambda layer (x86_64 and arm64)"
 
-# System packages: ffmpeg (media), python3-venv, Node.js (the CDK's jsii runtime needs it).
+# System packages: ffmpeg (media), python3-venv, Node.js (the CDK's jsii runtime needs it), npm and
+# Debian's chromium (the browser test: a stock hls.js in headless Chromium, tests/browser).
 system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -40,10 +43,19 @@ $(STAMP): pyproject.toml
 
 setup: system-deps $(STAMP)
 
+# The browser test's players (tests/browser/package.json, pinned by its lockfile): hls.js and
+# playwright-core, which drives Debian's /usr/bin/chromium (no browser download).
+BROWSER_STAMP := tests/browser/node_modules/.installed
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $(BROWSER_STAMP)
+
+browser-deps: system-deps $(BROWSER_STAMP)
+
 demo: setup
 	$(BIN)/vod demo
 
-test: setup
+test: setup browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

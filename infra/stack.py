@@ -26,6 +26,7 @@ from infra.constructs.monitoring_construct import MonitoringConstruct
 from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
 from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.qoe_construct import QoeConstruct
 from infra.constructs.schedules_construct import SchedulesConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.constructs.streams_construct import StreamsConstruct
@@ -208,6 +209,10 @@ class VodStack(Stack):
                 for extra in sorted({extra for fn in spec.FUNCTIONS for extra in fn.layers})
             },
         )
+        # CMCD collection: the real-time log configs the CDN's media behaviours write to.
+        self.qoe = QoeConstruct(
+            self, "Qoe", stream_specs=spec.KINESIS_STREAMS, realtime_log_specs=spec.REALTIME_LOGS
+        )
         self.cdn = CdnConstruct(
             self,
             "Cdn",
@@ -216,6 +221,7 @@ class VodStack(Stack):
             log_bucket=self.storage.log_bucket,
             public_key_pem=config.cloudfront_public_key_pem,
             cors_origins=config.cors_allowed_origins,
+            realtime_logs=self.qoe.configs_by_pattern,
         )
         self.pipeline = PipelineConstruct(
             self,
@@ -248,6 +254,7 @@ class VodStack(Stack):
             catalog_table=self.tables["catalog_table"].table_name,
             catalog_views_table=self.tables["catalog_views_table"].table_name,
             cdn_distribution_id=self.cdn.distribution.distribution_id,
+            qoe_table=self.tables["qoe_table"].table_name,
             sessions_table=self.tables["sessions_table"].table_name,
         )
         self.functions.set_environment(
@@ -273,6 +280,7 @@ class VodStack(Stack):
             tables=self.storage.tables,
             functions=self.functions.by_name,
         )
+        self.qoe.connect(self.functions.by_name)
         self.schedules = SchedulesConstruct(
             self, "Schedules", schedule_specs=spec.SCHEDULES, functions=self.functions.by_name
         )
@@ -288,7 +296,13 @@ class VodStack(Stack):
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
-            alarms=[*self.ingest.alarms, *self.events.alarms, *self.pipeline.alarms, *self.streams.alarms],
+            alarms=[
+                *self.ingest.alarms,
+                *self.events.alarms,
+                *self.pipeline.alarms,
+                *self.streams.alarms,
+                *self.qoe.alarms,
+            ],
             functions=self.functions.by_name,
             state_machines=self.pipeline.state_machines,
             alarm_email=config.alarm_email,

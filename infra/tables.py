@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.models import Model
 
 from functions.catalog.dal.tables import CatalogItem, ViewItem
+from functions.qoe.dal.tables import QoeSessionItem
 from functions.sessions.dal.tables import SessionsTable
 from functions.shared.platform_tables import IdempotencyKeys, PlatformKeys
 from functions.videos.dal.tables import VideoModel
@@ -24,6 +25,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "idempotency": IdempotencyKeys,
     "catalog": CatalogItem,
     "catalog_views": ViewItem,
+    "qoe": QoeSessionItem,
     "sessions": SessionsTable,
 }
 

@@ -12,6 +12,7 @@ from functions.catalog.handlers.routes import covers as title_covers
 from functions.identity.handlers import routes as profiles
 from functions.moderation.handlers import routes as moderation_routes
 from functions.playback.handlers import routes as playback
+from functions.qoe.handlers import routes as qoe
 from functions.sessions.handlers import routes as sessions
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
@@ -31,6 +32,7 @@ app.include_router(profiles.router)
 for catalog_router in CATALOG_ROUTERS:
     app.include_router(catalog_router)
 app.include_router(title_covers.router)
+app.include_router(qoe.router)
 app.include_router(sessions.router)
 
 

@@ -57,6 +57,8 @@ POLICY: dict[str, Rule] = {
     "videos:list_mine": Rule(_CREATORS),  # GET /v1/me/videos: the caller's own, any status
     "videos:list_all": Rule(_ADMINS),  # GET /v1/videos?status=: every owner's
     "videos:delete": Rule(_CREATORS, owner_only=True),  # DELETE /v1/videos/{id}: takedown
+    # quality of experience (functions/qoe)
+    "videos:read_qoe": Rule(_CREATORS, owner_only=True),  # GET /v1/videos/{id}/qoe
     # moderation
     "moderation:read_queue": Rule(_ADMINS),
     "moderation:decide": Rule(_ADMINS),

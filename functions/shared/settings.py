@@ -90,6 +90,7 @@ class Settings(BaseModel):
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
     cdn_distribution_id: ClassVar[Resource] = Resource()  # takedown: CreateInvalidation
+    qoe_table: ClassVar[Resource] = Resource()  # QoE per playback session (functions/qoe)
     sessions_table: ClassVar[Resource] = Resource()  # playback sessions, resume and history
 
     # Moderation
@@ -162,6 +163,11 @@ class Settings(BaseModel):
     catalog_cursor_key: str = Field(default="", alias="CATALOG_CURSOR_KEY", repr=False)
     catalog_page_size: int = Field(default=20, alias="CATALOG_PAGE_SIZE", ge=1, le=100)
 
+    # Quality of experience (functions/qoe): how long a session's QoE is kept, and how many
+    # sessions GET /v1/videos/{id}/qoe summarises at most (its default when no limit is given).
+    qoe_retention_days: int = Field(default=90, alias="QOE_RETENTION_DAYS", ge=1, le=3650)
+    qoe_summary_max_sessions: int = Field(default=500, alias="QOE_SUMMARY_MAX_SESSIONS", ge=1, le=1000)
+    qoe_summary_default_sessions: int = Field(default=50, alias="QOE_SUMMARY_DEFAULT_SESSIONS", ge=1, le=1000)
     # Playback sessions, resume and history (functions/sessions, docs in README "Sessions & history")
     heartbeat_interval_seconds: int = Field(default=10, alias="HEARTBEAT_INTERVAL_SECONDS", ge=1, le=300)
     # A session silent this long is expired (the sweeper ends it; DynamoDB TTL is the backstop).

@@ -10,7 +10,7 @@ cannot rewrite a body itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
@@ -40,7 +40,10 @@ class CdnConstruct(Construct):
         log_bucket: s3.IBucket,
         public_key_pem: str,
         cors_origins: Sequence[str],
+        realtime_logs: Mapping[str, cloudfront.IRealtimeLogConfig] | None = None,
     ) -> None:
+        """``realtime_logs``: cache behaviour path pattern (``*`` the default) -> the real-time
+        log config attached to it (the CMCD collection, infra/constructs/qoe_construct.py)."""
         super().__init__(scope, construct_id_)
         self.public_key = cloudfront.PublicKey(
             self,
@@ -117,6 +120,7 @@ class CdnConstruct(Construct):
             compress: bool,
             origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
             signed: bool = True,
+            pattern: str,
         ) -> cloudfront.BehaviorOptions:
             # A signed behaviour trusts the key group: CloudFront verifies the signed URL before
             # any request reaches an origin. Only title images (public catalog art) are unsigned.
@@ -130,24 +134,30 @@ class CdnConstruct(Construct):
                 response_headers_policy=cors_headers,
                 trusted_key_groups=[self.key_group] if signed else None,
                 compress=compress,
+                realtime_log_config=(realtime_logs or {}).get(pattern),
             )
 
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Video playback (signed URLs)",
-            default_behavior=behavior(media_origin, self.segment_cache_policy, compress=False),
+            default_behavior=behavior(media_origin, self.segment_cache_policy, compress=False, pattern="*"),
             additional_behaviors={
                 PLAYLIST_PATTERN: behavior(
                     playlist_origin,
                     self.playlist_cache_policy,
                     compress=True,
                     origin_request_policy=self.playlist_origin_request_policy,
+                    pattern=PLAYLIST_PATTERN,
                 ),
                 # Covers and backdrops: the media bucket without signatures. Their keys carry the
                 # upload id, so every object is immutable and long caching is right.
                 spec.PUBLIC_IMAGES_PATH_PATTERN: behavior(
-                    media_origin, self.segment_cache_policy, compress=False, signed=False
+                    media_origin,
+                    self.segment_cache_policy,
+                    compress=False,
+                    signed=False,
+                    pattern=spec.PUBLIC_IMAGES_PATH_PATTERN,
                 ),
             },
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

@@ -25,6 +25,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -32,6 +33,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from botocore.exceptions import ClientError
 
 from functions.playback.signing import SIGNED_PARAMS, SignatureRejected, Verifier
+from functions.qoe.contract import CMCD_FIELDS, format_line
+from functions.qoe.logic.cmcd import Cmcd, parse_headers, parse_query
 from infra import spec
 from infra.local import lambda_runtime
 from infra.local.http_server import (
@@ -83,6 +86,37 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or end < start:
         return None
     return start, min(end, size - 1)
+
+
+# What the edge hands a real-time log sink: the config's stream name and one record (a log line).
+RealtimeLogSink = Callable[[str, str], None]
+_KEY_TO_FIELD = {key: name for name, key in CMCD_FIELDS.items()}
+
+
+def _behaviour_of(path: str) -> str:
+    """The cache behaviour a request path falls in (``*``: the default), as ``handle`` routes it."""
+    if fnmatch.fnmatchcase(path.lstrip("/"), spec.PUBLIC_IMAGES_PATH_PATTERN):
+        return spec.PUBLIC_IMAGES_PATH_PATTERN
+    if fnmatch.fnmatchcase(path, spec.PLAYLIST_PATH_PATTERN):
+        return spec.PLAYLIST_PATH_PATTERN
+    return "*"
+
+
+def realtime_log_values(
+    *, method: str, path: str, status: int, size: int, cmcd: Cmcd | None, now: float | None = None
+) -> dict[str, object]:
+    """The real-time log fields of one request as CloudFront fills them: the CMCD parsed into the
+    ``cmcd-*`` fields (strings without their quotes, booleans ``true``), no query, no address."""
+    values: dict[str, object] = {
+        "timestamp": f"{(now if now is not None else time.time()):.3f}",
+        "sc-status": status,
+        "cs-method": method,
+        "cs-uri-stem": path,
+        "sc-bytes": size,
+    }
+    for key, value in (cmcd.values if cmcd else {}).items():
+        values[_KEY_TO_FIELD[key]] = value
+    return values
 
 
 def function_url_event(*, method: str, path: str, query: str, host: str, client_ip: str) -> dict[str, Any]:
@@ -139,7 +173,13 @@ class LocalEdge:
         port: int = 0,
         playlist_origin: spec.FunctionSpec = spec.FUNCTIONS_BY_NAME[spec.PLAYLIST_ORIGIN],
         read_timeout_s: float = READ_TIMEOUT_S,
+        realtime_logs: tuple[spec.RealtimeLogSpec, ...] = spec.REALTIME_LOGS,
+        realtime_log_sink: RealtimeLogSink | None = None,
     ):
+        """``realtime_log_sink``: where the real-time log records of ``realtime_logs`` go (the
+        embedded stack puts them into the Kinesis stream each config names); None logs nothing."""
+        self.realtime_logs = realtime_logs
+        self.realtime_log_sink = realtime_log_sink
         self.s3 = s3
         self.bucket = bucket
         self.verifier = verifier
@@ -204,7 +244,13 @@ class LocalEdge:
                         method=self.command,
                     )
                 except Exception:  # the edge itself failed: an answer, not a dropped connection
+                    edge.log_request(
+                        method=self.command, target=self.path, headers=headers, status=500, size=0
+                    )
                     return self._refuse(500, "Internal Server Error")
+                edge.log_request(
+                    method=self.command, target=self.path, headers=headers, status=status, size=len(body)
+                )
                 self._reply(status, body, out_headers)
 
             do_HEAD = do_GET
@@ -219,6 +265,26 @@ class LocalEdge:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def log_request(
+        self, *, method: str, target: str, headers: Mapping[str, str], status: int, size: int
+    ) -> None:
+        """The real-time log record of one request, for each config on the request's behaviour.
+        A record that cannot be made or delivered is lost, as CloudFront's best effort allows."""
+        if self.realtime_log_sink is None:
+            return
+        parts = urlsplit(target)
+        behaviour = _behaviour_of(parts.path)
+        configs = [c for c in self.realtime_logs if behaviour in c.path_patterns]
+        if not configs:
+            return
+        try:
+            cmcd = parse_query(parts.query) or parse_headers(headers)
+            values = realtime_log_values(method=method, path=parts.path, status=status, size=size, cmcd=cmcd)
+            for config in configs:
+                self.realtime_log_sink(config.stream, format_line(values, config.fields))
+        except Exception:  # telemetry never fails a viewer's request
+            return
 
     def handle(
         self, *, path: str, host: str, client_ip: str, range_header: str | None, method: str = "GET"

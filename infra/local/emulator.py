@@ -6,6 +6,7 @@ state machine runs the real ASL files through moto's Step Functions interpreter.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,99 @@ class StreamPoller:
         return total
 
 
+class KinesisPoller:
+    """Plays both ends of one ``spec.KinesisStreamSpec`` in the embedded mode: the producer side
+    (``put``: the local edge's real-time log records, buffered and written with PutRecords, as
+    CloudFront writes them) and Lambda's poller (new records of every shard handed to the
+    consumer in Kinesis event form, a batch retried from its first failed sequence number)."""
+
+    MAX_PUT = 500  # PutRecords takes at most 500 records a call
+
+    def __init__(self, stream: spec.KinesisStreamSpec, arn: str, kinesis: Any):
+        self.spec = stream
+        self.arn = arn
+        self.name = provision.kinesis_stream_name(stream.name)
+        self._kinesis = kinesis
+        self._pending: list[str] = []
+        self._lock = threading.Lock()
+        self._after: dict[str, str] = {}  # shard id -> last sequence number handed over
+
+    def put(self, record: str) -> None:
+        with self._lock:
+            if len(self._pending) < 100_000:  # bounded: a stalled poller drops, as CloudFront may
+                self._pending.append(record)
+
+    def flush(self) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for start in range(0, len(pending), self.MAX_PUT):
+            chunk = pending[start : start + self.MAX_PUT]
+            self._kinesis.put_records(
+                StreamName=self.name,
+                Records=[{"Data": line.encode(), "PartitionKey": str(uuid.uuid4())} for line in chunk],
+            )
+        return len(pending)
+
+    def _event_record(self, shard_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": record["PartitionKey"],
+                "sequenceNumber": record["SequenceNumber"],
+                "data": base64.b64encode(record["Data"]).decode(),
+                "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard_id}:{record['SequenceNumber']}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": provision.LOCAL_ROLE,
+            "awsRegion": provision.REGION,
+            "eventSourceARN": self.arn,
+        }
+
+    def poll_once(self) -> int:
+        """Write what the edge buffered, then deliver what is new; returns records accepted."""
+        self.flush()
+        delivered = 0
+        for shard in self._kinesis.list_shards(StreamName=self.name)["Shards"]:
+            shard_id = shard["ShardId"]
+            after = self._after.get(shard_id)
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = self._kinesis.get_shard_iterator(StreamName=self.name, ShardId=shard_id, **position)
+            records = self._kinesis.get_records(
+                ShardIterator=iterator["ShardIterator"], Limit=self.spec.batch_size
+            )["Records"]
+            if not records:
+                continue
+            event = {"Records": [self._event_record(shard_id, r) for r in records]}
+            result, errored = lambda_runtime.invoke(spec.FUNCTIONS_BY_NAME[self.spec.consumer], event)
+            if errored:
+                continue  # retried from the same position next time
+            failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+            accepted = records
+            if failed:
+                index = next(i for i, r in enumerate(records) if r["SequenceNumber"] == failed[0])
+                accepted = records[:index]
+            if accepted:
+                self._after[shard_id] = accepted[-1]["SequenceNumber"]
+            delivered += len(accepted)
+        return delivered
+
+    def drain(self, max_rounds: int = 100) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            delivered = self.poll_once()
+            total += delivered
+            if not delivered:
+                break
+        return total
+
+
 def reset_function_caches() -> None:
     """Clients and settings are cached per process; a new stack (new ports) needs fresh ones."""
     from aws_lambda_powertools.utilities.parameters import base as parameters_base
@@ -199,6 +294,7 @@ class EmbeddedStack:
         self._stream_thread: threading.Thread | None = None
         self._schedule_threads: list[threading.Thread] = []
         self.stream_pollers: list[StreamPoller] = []
+        self.kinesis_pollers: dict[str, KinesisPoller] = {}  # by spec name (the CMCD stream)
         self.api: ApiFront | None = None
         self.edge: LocalEdge | None = None
         self.resources: spec.Resources | None = None
@@ -250,6 +346,7 @@ class EmbeddedStack:
             verifier=_verifier(self.cloudfront),
             host=self.host,
             port=self.cdn_port,
+            realtime_log_sink=self._put_realtime_log,
         )
         res = provision.local_resources(
             cdn_base_url=self.edge.url,
@@ -273,6 +370,11 @@ class EmbeddedStack:
         provision.create_tables(self.client("dynamodb"), res)
         provision.create_buckets(s3, res)
         self.queues = provision.create_queues(self.client("sqs"))
+        kinesis = self.client("kinesis")
+        self.kinesis_pollers = {
+            stream.name: KinesisPoller(stream, provision.create_kinesis_stream(kinesis, stream), kinesis)
+            for stream in spec.KINESIS_STREAMS
+        }
         provision.create_event_bus(self.client("events"), res)
         provision.create_bus_rules(self.client("events"), res, self.queues)
         provision.create_secret(self.client("secretsmanager"), res, self.cloudfront.private_pem)
@@ -357,9 +459,19 @@ class EmbeddedStack:
         os.environ.update(merged)
         os.environ["POWERTOOLS_SERVICE_NAME"] = "vod-local"
 
+    def _put_realtime_log(self, stream: str, record: str) -> None:
+        """The local edge's real-time log records into the stream the config names."""
+        poller = self.kinesis_pollers.get(stream)
+        if poller is not None:
+            poller.put(record)
+
     def _poll_streams(self) -> None:
         while not self._stop.wait(STREAM_POLL_INTERVAL_S):
-            for poller in self.stream_pollers:
+            pollers: list[StreamPoller | KinesisPoller] = [
+                *self.stream_pollers,
+                *self.kinesis_pollers.values(),
+            ]
+            for poller in pollers:
                 try:
                     poller.poll_once()
                 except Exception:  # the server is stopping, or a transient error: poll again

@@ -296,7 +296,14 @@ class ApiFront:
         """What the HTTP API answers: a CORS preflight itself, everything else by its route."""
         if is_preflight(method, headers):
             return _preflight()
-        return self.dispatch(method=method, target=target, headers=headers, body=body, source_ip=source_ip)
+        status, out, data = self.dispatch(
+            method=method, target=target, headers=headers, body=body, source_ip=source_ip
+        )
+        if "origin" in headers:
+            # An HTTP API with a CORS configuration adds the allowed origin to every answer to a
+            # request that names its Origin (a page reads a heartbeat's answer, or a listing).
+            out = {**out, "access-control-allow-origin": "*"}
+        return status, out, data
 
     def dispatch(
         self, *, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str

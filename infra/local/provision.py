@@ -38,6 +38,7 @@ def local_resources(
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
         cdn_distribution_id=cdn_distribution_id,
+        qoe_table="vod-qoe",
         sessions_table="vod-sessions",
     )
 
@@ -231,6 +232,19 @@ def create_state_machines(sfn: Any) -> dict[str, str]:
             name=f"vod-{sm.name}", definition=sm.definition(arns), roleArn=LOCAL_ROLE
         )["stateMachineArn"]
     return created
+
+
+def kinesis_stream_name(name: str) -> str:
+    return f"vod-{name}"
+
+
+def create_kinesis_stream(kinesis: Any, stream: spec.KinesisStreamSpec) -> str:
+    """One declared Kinesis stream (encrypted as on AWS); returns its ARN."""
+    physical = kinesis_stream_name(stream.name)
+    kinesis.create_stream(StreamName=physical, ShardCount=stream.shard_count)
+    kinesis.start_stream_encryption(StreamName=physical, EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    arn: str = kinesis.describe_stream_summary(StreamName=physical)["StreamDescriptionSummary"]["StreamARN"]
+    return arn
 
 
 def create_event_bus(events: Any, res: spec.Resources) -> None:

@@ -6,8 +6,8 @@ their triggers, tables (schema from the PynamoDB models), routes, state machines
 definition substitutions, and event rules. Nothing here imports CDK or moto.
 
 ``types`` holds the shapes; ``api``, ``videos``, ``pipeline``, ``playback``, ``moderation``,
-``webhooks``, ``catalog`` and ``sessions`` each declare their own functions, queues, rules and triggers; this
-module concatenates them once. A new feature adds to its domain's module (or a new one listed
+``webhooks``, ``catalog``, ``sessions`` and ``qoe`` each declare their own functions, queues, rules and
+triggers; this module concatenates them once. A new feature adds to its domain's module (or a new one listed
 here). The order is the deployed order: CDK logical ids and the emulator follow it.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.spec import api, catalog, moderation, pipeline, playback, sessions, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, qoe, sessions, videos, webhooks
 from infra.spec.api import CREATE_VIDEO_THROTTLE, PUBLIC_THROTTLE, SEARCH_THROTTLE
 from infra.spec.playback import PLAYLIST_ORIGIN, PLAYLIST_PATH_PATTERN, PUBLIC_IMAGES_PATH_PATTERN
 from infra.spec.types import (
@@ -31,7 +31,9 @@ from infra.spec.types import (
     BusRuleSpec,
     ExecutionFailedRuleSpec,
     FunctionSpec,
+    KinesisStreamSpec,
     QueueSpec,
+    RealtimeLogSpec,
     Resources,
     RouteSpec,
     ScheduleSpec,
@@ -50,6 +52,7 @@ __all__ = [
     "EXECUTION_RULES",
     "FUNCTIONS",
     "FUNCTIONS_BY_NAME",
+    "KINESIS_STREAMS",
     "PLAYLIST_ORIGIN",
     "PLAYLIST_PATH_PATTERN",
     "PUBLIC_IMAGES_PATH_PATTERN",
@@ -58,6 +61,7 @@ __all__ = [
     "QUEUES",
     "READ",
     "READ_WRITE",
+    "REALTIME_LOGS",
     "RESOURCE_ENV",
     "ROUTES",
     "SCHEDULES",
@@ -71,7 +75,9 @@ __all__ = [
     "BusRuleSpec",
     "ExecutionFailedRuleSpec",
     "FunctionSpec",
+    "KinesisStreamSpec",
     "QueueSpec",
+    "RealtimeLogSpec",
     "Resources",
     "RouteSpec",
     "ScheduleSpec",
@@ -91,16 +97,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *webhooks.FUNCTIONS,
     *catalog.FUNCTIONS,
     *sessions.FUNCTIONS,
+    *qoe.FUNCTIONS,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}
-QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES, *sessions.QUEUES)
+QUEUES: tuple[QueueSpec, ...] = (
+    *videos.QUEUES,
+    *webhooks.QUEUES,
+    *catalog.QUEUES,
+    *sessions.QUEUES,
+    *qoe.QUEUES,
+)
 BUS_RULES: tuple[BusRuleSpec, ...] = (
     *videos.BUS_RULES,
     *webhooks.BUS_RULES,
     *catalog.BUS_RULES,
     *sessions.BUS_RULES,
+    *qoe.BUS_RULES,
 )
 TABLE_STREAMS: tuple[TableStreamSpec, ...] = (*catalog.TABLE_STREAMS, *sessions.TABLE_STREAMS)
+# CMCD from CloudFront real-time logs (qoe): the streams and the configs that feed them.
+KINESIS_STREAMS: tuple[KinesisStreamSpec, ...] = qoe.KINESIS_STREAMS
+REALTIME_LOGS: tuple[RealtimeLogSpec, ...] = qoe.REALTIME_LOGS
 BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
     *videos.BUCKET_NOTIFICATIONS,
     *catalog.BUCKET_NOTIFICATIONS,

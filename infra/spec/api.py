@@ -24,6 +24,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "CATALOG_TABLE",
             "CATALOG_VIEWS_TABLE",
             "CATALOG_CURSOR_SECRET",
+            "QOE_TABLE",  # GET /v1/videos/{id}/qoe
             "SESSIONS_TABLE",
         ),
         grants={
@@ -32,6 +33,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "platform_table": READ_WRITE,
             "catalog_table": READ_WRITE,
             "catalog_views_table": READ,
+            "qoe_table": READ,
             "sessions_table": READ_WRITE,  # playback creates sessions; heartbeats; history
         },
         reads_secret=True,

@@ -37,6 +37,7 @@ class Resources:
     catalog_views_table: str
     # Takedown (issue 13): the CloudFront distribution whose video paths are invalidated.
     cdn_distribution_id: str
+    qoe_table: str  # QoE per playback session (infra/spec/qoe.py)
     sessions_table: str  # playback sessions, resume and history (functions/sessions)
 
 
@@ -152,6 +153,33 @@ class TableStreamSpec:
     batch_size: int = 100
     max_batching_window_s: int = 1
     retry_attempts: int = 10  # then the batch's metadata goes to the stream's on-failure queue
+
+
+@dataclass(frozen=True)
+class KinesisStreamSpec:
+    """A Kinesis data stream consumed by a function (a Lambda event source mapping on AWS; the
+    emulator creates the stream in moto and polls it like Lambda's poller). Encrypted (KMS)."""
+
+    name: str
+    consumer: str  # function name
+    shard_count: int = 1
+    retention_hours: int = 24
+    batch_size: int = 500
+    max_batching_window_s: int = 2
+    retry_attempts: int = 3  # then the batch's description goes to an on-failure queue
+
+
+@dataclass(frozen=True)
+class RealtimeLogSpec:
+    """A CloudFront real-time log config (fields in order) into a stream, on the named cache
+    behaviours (path patterns; ``*`` is the default behaviour). The local edge writes the same
+    records for the same behaviours."""
+
+    name: str
+    stream: str  # KinesisStreamSpec.name
+    fields: tuple[str, ...]
+    sampling_rate: int  # percent of requests, 1..100
+    path_patterns: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,10 @@ def test_role_reaches_only_what_the_spec_grants(synthesized: Synthesized, fn: sp
     for stream in (s for s in spec.TABLE_STREAMS if s.consumer == fn.name):
         allowed.add(synthesized.logical_id(stack.storage.tables[stream.table]))
         allowed.add(synthesized.logical_id(stack.streams.failure_queues[stream.table]))
+    # A Kinesis stream consumer (the CMCD collector) reads its stream, reports to its queue.
+    for kinesis in (s for s in spec.KINESIS_STREAMS if s.consumer == fn.name):
+        allowed.add(synthesized.logical_id(stack.qoe.streams[kinesis.name]))
+        allowed.add(synthesized.logical_id(stack.qoe.failure_queues[kinesis.name]))
 
     # Then its role's statements point at nothing else
     statements = _role_statements(synthesized, fn)

@@ -155,6 +155,10 @@ MATRIX: dict[str, Case] = {
     "GET /v1/me/videos": Case(CREATORS, 200, lambda w: Request("/v1/me/videos")),
     "GET /v1/videos": Case(ADMINS, 200, lambda w: Request("/v1/videos", query="status=READY")),
     "DELETE /v1/videos/{video_id}": Case(CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video()}")),
+    # quality of experience (the owner's or an admin's)
+    "GET /v1/videos/{video_id}/qoe": Case(
+        CREATORS, 200, lambda w: Request(f"/v1/videos/{w.video()}/qoe", query="limit=5")
+    ),
     # moderation
     "GET /v1/moderation/queue": Case(ADMINS, 200, lambda w: Request("/v1/moderation/queue")),
     "POST /v1/videos/{video_id}/moderation": Case(

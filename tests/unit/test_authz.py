@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "videos:list_mine": (CREATORS, False),
     "videos:list_all": (ADMINS, False),
     "videos:delete": (CREATORS, True),
+    "videos:read_qoe": (CREATORS, True),  # GET /v1/videos/{id}/qoe: the owner or an admin
     "moderation:read_queue": (ADMINS, False),
     "moderation:decide": (ADMINS, False),
     "moderation:protect": (ADMINS, False),

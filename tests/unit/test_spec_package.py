@@ -10,9 +10,9 @@ from pathlib import Path
 
 from functions.shared.settings import RESOURCE_VARIABLES, Settings
 from infra import spec
-from infra.spec import api, catalog, moderation, pipeline, playback, sessions, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, qoe, sessions, videos, webhooks
 
-DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog, sessions)
+DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog, sessions, qoe)
 SPEC_DIR = Path(spec.__file__).parent
 
 
@@ -66,6 +66,8 @@ def test_every_reference_names_something_declared() -> None:
     assert {r.queue for r in spec.BUS_RULES} <= queues
     assert {n.queue for n in spec.BUCKET_NOTIFICATIONS} <= queues
     assert {s.consumer for s in spec.TABLE_STREAMS} <= functions
+    assert {s.consumer for s in spec.KINESIS_STREAMS} <= functions
+    assert {c.stream for c in spec.REALTIME_LOGS} <= {s.name for s in spec.KINESIS_STREAMS}
     assert {r.function for r in spec.ROUTES} <= functions
     assert {r.target for r in spec.EXECUTION_RULES} <= functions
     assert {s.target for s in spec.SCHEDULES} <= functions

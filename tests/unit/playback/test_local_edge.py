@@ -305,3 +305,73 @@ def test_a_slow_but_live_reader_gets_the_whole_object(served: Edge) -> None:
     # Then nothing is cut off: only a reader that stops reading loses its connection
     assert time.monotonic() - started > 0.5
     assert answer.partition(b"\r\n\r\n")[2] == big
+
+
+# -- CMCD (CTA-5004) in query-argument mode: hls.js appends CMCD=... to every request it makes ----
+SID = "ses_AbCdEfGhIjKlMnOpQrStUv"
+
+
+def _with_cmcd(path: str, payload: str) -> str:
+    from urllib.parse import quote
+
+    return f"{path}&CMCD={quote(payload, safe='')}"
+
+
+def test_the_cmcd_argument_does_not_break_the_signed_url_check(edge: Edge) -> None:
+    # Given a signed master with CMCD appended after the signature, as hls.js appends it
+    records: list[tuple[str, str]] = []
+    edge.local.realtime_log_sink = lambda stream, line: records.append((stream, line))
+    master = _with_cmcd(_signed_path(edge, f"{HLS}master.m3u8"), f'cid="{VIDEO_ID}",ot=m,sf=h,sid="{SID}",su')
+
+    # When the player follows the playlists with CMCD on each request
+    status, _, body = _get(edge, master)
+    assert status == 200, body
+    [variant] = [line for line in body.decode().splitlines() if not line.startswith("#")]
+    # Then the playlist origin copied the signature into child URIs, but never the CMCD
+    assert "Signature=" in variant and "CMCD" not in variant
+    status, _, body = _get(edge, _with_cmcd(f"/{HLS}{variant}", f'ot=m,sid="{SID}"'))
+    assert status == 200, body
+    [segment] = [line for line in body.decode().splitlines() if not line.startswith("#")]
+    assert "CMCD" not in segment
+    segment_path = _with_cmcd(
+        f"/{HLS}360p/{segment}", f'bl=4000,br=800,cid="{VIDEO_ID}",ot=av,sid="{SID}",su,tb=800'
+    )
+    status, _, body = _get(edge, segment_path)
+    assert (status, body) == (200, SEGMENT)
+
+    # And a tampered signature is still refused with CMCD present
+    tampered = segment_path.replace("Signature=", "Signature=A")
+    assert _get(edge, tampered)[0] == 403
+
+
+def test_the_origin_event_never_carries_cmcd() -> None:
+    event = function_url_event(
+        method="GET",
+        path="/x.m3u8",
+        query="Policy=p&Signature=s&Key-Pair-Id=k&CMCD=ot%3Dm",
+        host="h",
+        client_ip="1.2.3.4",
+    )
+    assert "CMCD" not in event["rawQueryString"] and "CMCD" not in event["queryStringParameters"]
+
+
+def test_each_media_request_leaves_a_realtime_log_record_with_its_cmcd(edge: Edge) -> None:
+    from functions.qoe.contract import parse_line
+
+    records: list[tuple[str, str]] = []
+    edge.local.realtime_log_sink = lambda stream, line: records.append((stream, line))
+    signed = _with_cmcd(
+        _signed_path(edge, f"{HLS}360p/seg_00000.ts"), f'br=800,bs,cid="{VIDEO_ID}",ot=av,sid="{SID}"'
+    )
+    # handle() answers; the HTTP handler logs (as CloudFront logs after answering)
+    status, _, body = _get(edge, signed)
+    edge.local.log_request(method="GET", target=signed, headers={}, status=status, size=len(body))
+    edge.local.log_request(method="GET", target="/images/x.webp", headers={}, status=200, size=1)  # no config
+    ((stream, line),) = records
+    assert stream == "cmcd-logs"
+    fields = parse_line(line)
+    assert fields is not None
+    assert fields["cmcd-session-id"] == SID and fields["cmcd-content-id"] == VIDEO_ID
+    assert fields["cmcd-encoded-bitrate"] == "800" and fields["cmcd-buffer-starvation"] == "true"
+    assert fields["cs-uri-stem"] == f"/{HLS}360p/seg_00000.ts" and fields["sc-status"] == "200"
+    assert "Signature" not in line  # the query is not logged

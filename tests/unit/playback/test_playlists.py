@@ -120,3 +120,12 @@ def test_a_path_longer_than_any_s3_key_is_not_found_without_asking_s3() -> None:
     assert len(playlist_key(longest).encode()) == 1024
     with pytest.raises(NotFound):
         playlist_key(f"/videos/{VIDEO_ID}/hls/" + "é" * 600 + ".m3u8")
+
+
+def test_a_cmcd_argument_on_the_request_is_never_copied_into_child_uris(media_bucket: None) -> None:
+    # hls.js (cmcd in query mode) appends CMCD=... to the master's URL: it describes that one
+    # request, so a child URI carrying it would report stale data (and break the player's own)
+    playlist = signed_playlist(path=f"/{MASTER_KEY}", query={**QUERY, "CMCD": 'ot=m,sid="ses_x",su'})
+    parsed = m3u8.loads(playlist.body)
+    assert [p.uri for p in parsed.playlists] == [f"720p/index.m3u8?{SUFFIX}", f"360p/index.m3u8?{SUFFIX}"]
+    assert "CMCD" not in playlist.body
