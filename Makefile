@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# make bench BENCH=sessions: one section of tests/bench/run.py (the others are kept from the last run)
+BENCH ?=
 
 .PHONY: help setup system-deps demo test lint format synth bench layers clean
 
@@ -13,7 +15,7 @@ help:
 	@echo "make demo   - embedded stack, a sample video through the whole pipeline, a signed URL"
 	@echo "make test   - lint, type-check and the full test suite"
 	@echo "make synth  - CloudFormation template into cdk.out (fails on unsuppressed cdk-nag findings)"
-	@echo "make bench  - benchmarks, JSON results in tests/bench/results/"
+	@echo "make bench  - benchmarks, JSON results in tests/bench/results/ (BENCH=sessions: one section)"
 	@echo "make lint   - ruff, mypy and the layering contracts (import-linter) only"
 	@echo "make layers - build the ffmpeg/ffprobe Lambda layer (x86_64 and arm64)"
 
@@ -74,7 +76,7 @@ layers: setup
 	$(BIN)/python -m layers media --arch all
 
 bench: setup
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.run $(if $(BENCH),--only $(BENCH))
 
 clean:
 	rm -rf cdk.out build .vod .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,8 @@ vod local reset              forget the embedded stack's data (videos, titles, o
 vod token --role R --sub S   print a bearer token from the local issuer
 vod upload FILE --title T    create a video and upload FILE (--wait: until it settles)
 vod status ID                show a video
-vod play ID                  print a signed playback URL
+vod play ID                  open a playback session: its signed URL, then `session <id>`
+vod history                  your watch history, newest first (--continue: part-way through)
 vod demo                     the whole path: stack, sample clip, upload, READY, signed URL
 vod catalog rebuild          recompute the catalog's listing and search projections
 """
@@ -276,7 +277,13 @@ def cmd_play(args: argparse.Namespace) -> int:
         )
     )
     print(body["hls_url"])
-    print(f"expires {body['expires_at']}", file=sys.stderr)
+    print(f"session {body['session_id']}")
+    print(
+        f"expires {body['expires_at']}; resume at {body['resume_position_seconds']} s; heartbeat every "
+        f"{body['heartbeat_interval_seconds']} s to /v1/sessions/{body['session_id']}/heartbeat "
+        f"with Authorization: Bearer {body['session_token']}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -309,6 +316,43 @@ def cmd_delete(args: argparse.Namespace) -> int:
     was, by, at = video.get("previous_status"), video.get("deleted_by"), video.get("deleted_at")
     print(f"{video['id']}  {video['status']}  (was {was}; by {by} at {at})")
     return 0
+
+
+def _history_line(entry: dict[str, Any]) -> str:
+    duration = entry.get("duration_seconds")
+    where = (
+        f"{entry['position_seconds']:.0f}/{duration:.0f}s"
+        if duration
+        else f"{entry['position_seconds']:.0f}s"
+    )
+    percent = f" {entry['percentage']:.0f}%" if entry.get("percentage") is not None else ""
+    title = entry.get("title") or {}
+    name = title.get("name") or entry.get("video_title") or ""
+    if title.get("season") is not None and title.get("episode") is not None:
+        name += f" S{title['season']}E{title['episode']}"
+    done = " (finished)" if entry.get("finished") else ""
+    return f"{entry['watched_at']} {entry['video_id']} {where}{percent}{done} {name}".rstrip()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    api = _api_url(args)
+    path = "/v1/me/continue-watching" if args.continue_watching else "/v1/me/history"
+    headers = _headers(args, "admin")
+    if args.profile:
+        headers["X-Profile-Id"] = args.profile
+    cursor: str | None = None
+    shown = 0
+    while True:
+        params: dict[str, Any] = {"limit": min(100, args.limit - shown)}
+        if cursor:
+            params["cursor"] = cursor
+        page = _fail_on_error(requests.get(f"{api}{path}", headers=headers, params=params, timeout=30))
+        for entry in page["items"]:
+            print(_history_line(entry))
+            shown += 1
+        cursor = page.get("next_cursor")
+        if not cursor or shown >= args.limit:
+            return 0
 
 
 def make_sample_clip(path: Path, *, seconds: int = 30, size: str = "1280x720", rate: int = 30) -> Path:
@@ -458,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     client_options(status)
     status.set_defaults(func=cmd_status)
 
-    play = sub.add_parser("play", help="print a signed playback URL")
+    play = sub.add_parser("play", help="open a playback session: print its signed URL and `session <id>`")
     play.add_argument("id")
     client_options(play)
     play.set_defaults(func=cmd_play)
@@ -472,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--admin", action="store_true", help="as an admin (any owner's video)")
     client_options(delete)
     delete.set_defaults(func=cmd_delete)
+    history = sub.add_parser("history", help="your watch history, newest first")
+    history.add_argument("--continue", dest="continue_watching", action="store_true", help="part-way only")
+    history.add_argument("--profile", help="viewer profile id (X-Profile-Id)")
+    history.add_argument("--limit", type=int, default=50)
+    client_options(history)
+    history.set_defaults(func=cmd_history)
 
     demo = sub.add_parser("demo", help="stack + sample clip + upload + READY + signed URL")
     stack_options(demo)

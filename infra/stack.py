@@ -26,6 +26,7 @@ from infra.constructs.monitoring_construct import MonitoringConstruct
 from infra.constructs.nag import arn_finding, suppress
 from infra.constructs.naming import construct_id
 from infra.constructs.pipeline_construct import PipelineConstruct
+from infra.constructs.schedules_construct import SchedulesConstruct
 from infra.constructs.storage_construct import StorageConstruct
 from infra.constructs.streams_construct import StreamsConstruct
 
@@ -247,6 +248,7 @@ class VodStack(Stack):
             catalog_table=self.tables["catalog_table"].table_name,
             catalog_views_table=self.tables["catalog_views_table"].table_name,
             cdn_distribution_id=self.cdn.distribution.distribution_id,
+            sessions_table=self.tables["sessions_table"].table_name,
         )
         self.functions.set_environment(
             self.resources,
@@ -270,6 +272,9 @@ class VodStack(Stack):
             stream_specs=spec.TABLE_STREAMS,
             tables=self.storage.tables,
             functions=self.functions.by_name,
+        )
+        self.schedules = SchedulesConstruct(
+            self, "Schedules", schedule_specs=spec.SCHEDULES, functions=self.functions.by_name
         )
         self.api = ApiConstruct(
             self,

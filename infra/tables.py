@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.models import Model
 
 from functions.catalog.dal.tables import CatalogItem, ViewItem
+from functions.sessions.dal.tables import SessionsTable
 from functions.shared.platform_tables import IdempotencyKeys, PlatformKeys
 from functions.videos.dal.tables import VideoModel
 
@@ -23,6 +24,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "idempotency": IdempotencyKeys,
     "catalog": CatalogItem,
     "catalog_views": ViewItem,
+    "sessions": SessionsTable,
 }
 
 
@@ -49,6 +51,8 @@ def table_schema(model: type[Model]) -> dict[str, Any]:
     return {
         # A table stream (``Meta.stream_view_type``), e.g. the catalog's, which feeds its projections.
         "stream": getattr(model.Meta, "stream_view_type", None),
+        # DynamoDB TTL (``Meta.ttl_attribute``): both CDK and the embedded mode turn it on.
+        "ttl": getattr(model.Meta, "ttl_attribute", None),
         "hash_key": (hash_key, _type(hash_key)),
         "range_key": (range_key, _type(range_key)) if range_key else None,
         "indexes": [

@@ -42,6 +42,7 @@ os.environ.update(
         "CLOUDFRONT_PRIVATE_KEY_SECRET": "vod/cloudfront-private-key",
         "CATALOG_TABLE": "vod-catalog",
         "CATALOG_VIEWS_TABLE": "vod-catalog-views",
+        "SESSIONS_TABLE": "vod-sessions",
     }
 )
 # jsii (CDK) prints a banner about Node 20 at exit; it is noise in test output.

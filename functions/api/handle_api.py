@@ -12,6 +12,7 @@ from functions.catalog.handlers.routes import covers as title_covers
 from functions.identity.handlers import routes as profiles
 from functions.moderation.handlers import routes as moderation_routes
 from functions.playback.handlers import routes as playback
+from functions.sessions.handlers import routes as sessions
 from functions.shared.http import build_resolver
 from functions.shared.observability import observed
 from functions.shared.schema import ApiModel
@@ -30,10 +31,15 @@ app.include_router(profiles.router)
 for catalog_router in CATALOG_ROUTERS:
     app.include_router(catalog_router)
 app.include_router(title_covers.router)
+app.include_router(sessions.router)
 
 
 # Reachable without a token (infra/spec ROUTES declares them auth=False; a contract test checks).
-PUBLIC_OPERATIONS = ("GET /health", "GET /v1/openapi.json")
+PUBLIC_OPERATIONS = (
+    "GET /health",
+    "GET /v1/openapi.json",
+    "POST /v1/sessions/{session_id}/heartbeat",  # the session token authenticates it, not a JWT
+)
 
 
 def openapi_document() -> dict[str, Any]:

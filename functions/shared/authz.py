@@ -69,6 +69,9 @@ POLICY: dict[str, Rule] = {
     # viewer profiles
     "profiles:manage": Rule(_ANY_ROLE, owner_only=True),
     "profiles:use": Rule(_ANY_ROLE, owner_only=True),  # select one with X-Profile-Id
+    # watch history, continue-watching and viewing settings: always the caller's own (/v1/me)
+    "history:read": Rule(_ANY_ROLE),
+    "history:manage": Rule(_ANY_ROLE),
 }
 
 

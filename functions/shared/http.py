@@ -99,6 +99,17 @@ def parse_json_body(text: str) -> Any:
     return document
 
 
+# Route keys ("POST /v1/sessions/{session_id}/heartbeat") whose JSON body may come as text/plain:
+# navigator.sendBeacon, a page's last word, cannot set a content type. Their routes read the body
+# themselves; every other route still refuses text/plain (415).
+_BEACON_ROUTE_KEYS: set[str] = set()
+
+
+def accept_beacons(route_key: str) -> None:
+    """Let ``route_key`` (API Gateway's ``METHOD /path/{param}``) take a JSON body sent as text/plain."""
+    _BEACON_ROUTE_KEYS.add(route_key)
+
+
 def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 
@@ -107,6 +118,9 @@ def build_resolver(*, title: str, version: str = "1.0.0") -> APIGatewayHttpResol
         event = app.current_event
         content_type = (event.headers.get("content-type") or "").strip()
         if event.body and content_type and not content_type.lower().startswith("application/json"):
+            beacon = content_type.lower().startswith("text/plain")
+            if beacon and event.raw_event.get("routeKey") in _BEACON_ROUTE_KEYS:
+                return None
             return content_type
         return None
 

@@ -90,6 +90,7 @@ class Settings(BaseModel):
     catalog_table: ClassVar[Resource] = Resource()
     catalog_views_table: ClassVar[Resource] = Resource()
     cdn_distribution_id: ClassVar[Resource] = Resource()  # takedown: CreateInvalidation
+    sessions_table: ClassVar[Resource] = Resource()  # playback sessions, resume and history
 
     # Moderation
     moderation_word_list: str = Field(
@@ -160,6 +161,17 @@ class Settings(BaseModel):
     # (a secret the API function already reads); the embedded mode sets a generated one.
     catalog_cursor_key: str = Field(default="", alias="CATALOG_CURSOR_KEY", repr=False)
     catalog_page_size: int = Field(default=20, alias="CATALOG_PAGE_SIZE", ge=1, le=100)
+
+    # Playback sessions, resume and history (functions/sessions, docs in README "Sessions & history")
+    heartbeat_interval_seconds: int = Field(default=10, alias="HEARTBEAT_INTERVAL_SECONDS", ge=1, le=300)
+    # A session silent this long is expired (the sweeper ends it; DynamoDB TTL is the backstop).
+    session_silence_seconds: int = Field(default=120, alias="SESSION_SILENCE_SECONDS", ge=5, le=86400)
+    max_concurrent_streams: int = Field(default=4, alias="MAX_CONCURRENT_STREAMS", ge=1, le=100)
+    # How far past the video's duration a reported position may be (players overshoot a little).
+    session_position_slack_seconds: float = Field(
+        default=5.0, alias="SESSION_POSITION_SLACK_SECONDS", ge=0, le=600
+    )
+    history_page_size: int = Field(default=20, alias="HISTORY_PAGE_SIZE", ge=1, le=100)
 
     # Observability
     service_name: str = Field(default="vod", alias="POWERTOOLS_SERVICE_NAME")

@@ -126,7 +126,7 @@ class StorageConstruct(Construct):
         )
 
         self.tables: dict[str, dynamodb.Table] = {
-            name: self._table(name, schema, ttl_attributes.get(name))
+            name: self._table(name, schema, ttl_attributes.get(name) or schema.get("ttl"))
             for name, schema in table_schemas.items()
         }
 

@@ -197,6 +197,7 @@ class EmbeddedStack:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._stream_thread: threading.Thread | None = None
+        self._schedule_threads: list[threading.Thread] = []
         self.stream_pollers: list[StreamPoller] = []
         self.api: ApiFront | None = None
         self.edge: LocalEdge | None = None
@@ -311,7 +312,32 @@ class EmbeddedStack:
         ]
         self._stream_thread = threading.Thread(target=self._poll_streams, name="table-streams", daemon=True)
         self._stream_thread.start()
+        for schedule in spec.SCHEDULES:  # EventBridge Scheduler's part: a timer per schedule
+            thread = threading.Thread(
+                target=self._run_schedule, args=(schedule,), name=f"schedule-{schedule.name}", daemon=True
+            )
+            thread.start()
+            self._schedule_threads.append(thread)
         return self
+
+    def run_schedule(self, name: str) -> Any:
+        """Invoke a schedule's target now (tests and tools), as its timer does; returns the result."""
+        schedule = next(s for s in spec.SCHEDULES if s.name == name)
+        result, errored = lambda_runtime.invoke(
+            spec.FUNCTIONS_BY_NAME[schedule.target], dict(schedule.payload)
+        )
+        if errored:
+            raise RuntimeError(f"schedule {name}: {result}")
+        return result
+
+    def _run_schedule(self, schedule: spec.ScheduleSpec) -> None:
+        while not self._stop.wait(schedule.rate_s):
+            try:
+                self.run_schedule(schedule.name)
+            except Exception:  # logged; the next tick tries again, as a scheduled invocation would
+                if self._stop.is_set():
+                    return
+                logging.getLogger(__name__).exception("schedule %s failed", schedule.name)
 
     def _apply_process_environment(self, res: spec.Resources, settings: dict[str, str]) -> None:
         """Powertools reads its settings (log level, metrics namespace, what not to log) from
@@ -426,6 +452,8 @@ class EmbeddedStack:
             self._watcher.join(timeout=5)
         if self._stream_thread:
             self._stream_thread.join(timeout=5)
+        for thread in self._schedule_threads:
+            thread.join(timeout=5)
         if self.persister:
             self.persister.stop()  # what changed since the last snapshot
         if self._server:

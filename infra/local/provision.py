@@ -38,6 +38,7 @@ def local_resources(
         catalog_table="vod-catalog",
         catalog_views_table="vod-catalog-views",
         cdn_distribution_id=cdn_distribution_id,
+        sessions_table="vod-sessions",
     )
 
 
@@ -111,6 +112,11 @@ def create_tables(dynamodb: Any, res: spec.Resources) -> None:
         if schema.get("stream"):
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": schema["stream"]}
         dynamodb.create_table(**kwargs)
+        if schema.get("ttl"):
+            dynamodb.update_time_to_live(
+                TableName=names[key],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": schema["ttl"]},
+            )
 
 
 def create_buckets(s3: Any, res: spec.Resources) -> None:

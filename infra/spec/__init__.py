@@ -6,7 +6,7 @@ their triggers, tables (schema from the PynamoDB models), routes, state machines
 definition substitutions, and event rules. Nothing here imports CDK or moto.
 
 ``types`` holds the shapes; ``api``, ``videos``, ``pipeline``, ``playback``, ``moderation``,
-``webhooks`` and ``catalog`` each declare their own functions, queues, rules and triggers; this
+``webhooks``, ``catalog`` and ``sessions`` each declare their own functions, queues, rules and triggers; this
 module concatenates them once. A new feature adds to its domain's module (or a new one listed
 here). The order is the deployed order: CDK logical ids and the emulator follow it.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.spec import api, catalog, moderation, pipeline, playback, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, sessions, videos, webhooks
 from infra.spec.api import CREATE_VIDEO_THROTTLE, PUBLIC_THROTTLE, SEARCH_THROTTLE
 from infra.spec.playback import PLAYLIST_ORIGIN, PLAYLIST_PATH_PATTERN, PUBLIC_IMAGES_PATH_PATTERN
 from infra.spec.types import (
@@ -34,6 +34,7 @@ from infra.spec.types import (
     QueueSpec,
     Resources,
     RouteSpec,
+    ScheduleSpec,
     StateMachineSpec,
     TableStreamSpec,
     Throttle,
@@ -59,6 +60,7 @@ __all__ = [
     "READ_WRITE",
     "RESOURCE_ENV",
     "ROUTES",
+    "SCHEDULES",
     "SEARCH_THROTTLE",
     "STATEMACHINE_DIR",
     "STATE_MACHINES",
@@ -72,6 +74,7 @@ __all__ = [
     "QueueSpec",
     "Resources",
     "RouteSpec",
+    "ScheduleSpec",
     "StateMachineSpec",
     "TableStreamSpec",
     "Throttle",
@@ -87,11 +90,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     *moderation.FUNCTIONS,
     *webhooks.FUNCTIONS,
     *catalog.FUNCTIONS,
+    *sessions.FUNCTIONS,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}
-QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES)
-BUS_RULES: tuple[BusRuleSpec, ...] = (*videos.BUS_RULES, *webhooks.BUS_RULES, *catalog.BUS_RULES)
-TABLE_STREAMS: tuple[TableStreamSpec, ...] = catalog.TABLE_STREAMS
+QUEUES: tuple[QueueSpec, ...] = (*videos.QUEUES, *webhooks.QUEUES, *catalog.QUEUES, *sessions.QUEUES)
+BUS_RULES: tuple[BusRuleSpec, ...] = (
+    *videos.BUS_RULES,
+    *webhooks.BUS_RULES,
+    *catalog.BUS_RULES,
+    *sessions.BUS_RULES,
+)
+TABLE_STREAMS: tuple[TableStreamSpec, ...] = (*catalog.TABLE_STREAMS, *sessions.TABLE_STREAMS)
 BUCKET_NOTIFICATIONS: tuple[BucketNotificationSpec, ...] = (
     *videos.BUCKET_NOTIFICATIONS,
     *catalog.BUCKET_NOTIFICATIONS,
@@ -100,6 +109,7 @@ VERSIONED_BUCKETS: tuple[str, ...] = videos.VERSIONED_BUCKETS
 ROUTES: tuple[RouteSpec, ...] = api.ROUTES
 STATE_MACHINES: tuple[StateMachineSpec, ...] = pipeline.STATE_MACHINES
 EXECUTION_RULES: tuple[ExecutionFailedRuleSpec, ...] = pipeline.EXECUTION_RULES
+SCHEDULES: tuple[ScheduleSpec, ...] = sessions.SCHEDULES
 
 
 def table_schemas() -> dict[str, dict[str, Any]]:

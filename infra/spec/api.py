@@ -24,6 +24,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "CATALOG_TABLE",
             "CATALOG_VIEWS_TABLE",
             "CATALOG_CURSOR_SECRET",
+            "SESSIONS_TABLE",
         ),
         grants={
             "videos_table": READ_WRITE,
@@ -31,6 +32,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "platform_table": READ_WRITE,
             "catalog_table": READ_WRITE,
             "catalog_views_table": READ,
+            "sessions_table": READ_WRITE,  # playback creates sessions; heartbeats; history
         },
         reads_secret=True,
         reads_cursor_secret=True,  # the catalog's listings sign and check their cursors
@@ -46,6 +48,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 SEARCH_THROTTLE = Throttle(rate_limit=20, burst_limit=40)
 CREATE_VIDEO_THROTTLE = Throttle(rate_limit=10, burst_limit=20)
 PUBLIC_THROTTLE = Throttle(rate_limit=10, burst_limit=20)
+# Heartbeats: every viewer every 10 s (1,000 viewers are 100/s), authenticated by the session
+# token instead of a JWT; a budget of their own so that players cannot starve the rest of the API.
+HEARTBEAT_THROTTLE = Throttle(rate_limit=500, burst_limit=1000)
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/health", "videos-api", auth=False, throttle=PUBLIC_THROTTLE),
@@ -62,4 +67,12 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("ANY", "/v1/profiles/{proxy+}", "videos-api"),
     # Video management (issue 13): the caller's own videos.
     RouteSpec("GET", "/v1/me/videos", "videos-api"),
+    # playback sessions, resume and history (functions/sessions)
+    RouteSpec(
+        "POST", "/v1/sessions/{session_id}/heartbeat", "videos-api", auth=False, throttle=HEARTBEAT_THROTTLE
+    ),
+    RouteSpec("GET", "/v1/me/continue-watching", "videos-api"),
+    RouteSpec("ANY", "/v1/me/history", "videos-api"),
+    RouteSpec("ANY", "/v1/me/history/{proxy+}", "videos-api"),
+    RouteSpec("ANY", "/v1/me/settings", "videos-api"),
 )

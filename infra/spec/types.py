@@ -37,6 +37,7 @@ class Resources:
     catalog_views_table: str
     # Takedown (issue 13): the CloudFront distribution whose video paths are invalidated.
     cdn_distribution_id: str
+    sessions_table: str  # playback sessions, resume and history (functions/sessions)
 
 
 # Environment variable -> the Resources attribute that fills it.
@@ -226,3 +227,14 @@ class ExecutionFailedRuleSpec:
             "detail-type": ["Step Functions Execution Status Change"],
             "detail": {"status": list(self.statuses), "stateMachineArn": [state_machine_arn]},
         }
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A function invoked on a fixed rate (EventBridge Scheduler on AWS; a timer thread in the
+    embedded mode), with a constant payload."""
+
+    name: str
+    target: str  # function name
+    rate_s: int  # seconds between invocations (AWS: at least 60)
+    payload: Mapping[str, Any] = field(default_factory=dict)

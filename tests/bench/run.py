@@ -6,6 +6,9 @@ one after the other (never concurrently, so neither steals the other's cores).
 package sizes: the function code asset and the layers, as a deploy would ship them.
 catalog: listing and search latency over 10,000 seeded titles and DynamoDB calls per request
 (tests/bench/catalog_bench.py).
+sessions: the heartbeat path in-process (DynamoDB calls per heartbeat), 1,000 simulated viewers
+heartbeating against the embedded API, continue-watching and history pages
+(tests/bench/sessions_bench.py; alone: ``make bench BENCH=sessions``).
 imports: each handler module's import time, the cold start's share that is ours, against the bare
 ``import aws_lambda_powertools`` (tests/bench/import_bench.py; ``--imports-before TREE`` measures an
 older checkout alongside).
@@ -194,7 +197,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument(
         "--only",
-        choices=["pipeline", "sizes", "model", "chunked", "catalog", "imports", "concurrency"],
+        choices=["pipeline", "sizes", "model", "chunked", "catalog", "imports", "concurrency", "sessions"],
         default=None,
     )
     parser.add_argument("--imports-before", type=Path, help="a checkout to measure imports alongside")
@@ -235,6 +238,10 @@ def main() -> int:
         from tests.bench import concurrency_bench
 
         results[concurrency_bench.SECTION] = concurrency_bench.bench_section()
+    if args.only in (None, "sessions"):
+        from tests.bench import sessions_bench
+
+        results[sessions_bench.SECTION] = sessions_bench.bench_section()
     if args.only in (None, "imports"):
         # Last: a loaded machine inflates import times more than anything else measured here.
         from tests.bench import import_bench
@@ -278,6 +285,12 @@ def main() -> int:
 
         for problem in concurrency_bench.failures(results[concurrency_bench.SECTION]):
             print(f"concurrency: {problem}", file=sys.stderr)
+            failed = True
+    if args.only in (None, "sessions"):
+        from tests.bench import sessions_bench
+
+        for problem in sessions_bench.failures(results[sessions_bench.SECTION]):
+            print(f"sessions: {problem}", file=sys.stderr)
             failed = True
     if args.only in (None, "imports"):
         from tests.bench import import_bench

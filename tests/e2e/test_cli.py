@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,9 +101,12 @@ def test_upload_wait_status_and_play(running: dict[str, str], small_clip: Path) 
     status = json.loads(_vod(running, "status", video_id).stdout)
     assert status["status"] == "READY"
     assert status["title"] == "from the cli"
-    url = _vod(running, "play", video_id).stdout.strip()
+    url, session_line = _vod(running, "play", video_id).stdout.strip().splitlines()
     assert url.startswith(f"{running['cdn']}/videos/{video_id}/hls/master.m3u8?")
     assert requests.get(url, timeout=10).status_code == 200
+    # And the playback opened a session (vod play prints its id), which vod history lists once watched
+    assert re.fullmatch(r"session ses_[A-Za-z0-9_-]{22,}", session_line)
+    assert _vod(running, "history").returncode == 0
 
 
 def test_videos_lists_mine_and_delete_takes_one_down(running: dict[str, str], small_clip: Path) -> None:

@@ -64,6 +64,13 @@ class World:
     def webhook(self) -> str:
         return str(self._call("POST", "/v1/webhooks", body={"url": "https://hooks.example.com/m"}).body["id"])
 
+    def heartbeat(self) -> Request:
+        """A fresh session of one of SUB's videos: its heartbeat, the token in the body."""
+        video_id = self.video()
+        session = self._call("POST", f"/v1/videos/{video_id}/playback", body={}).body
+        body = {"state": "ended", "position_seconds": 0, "token": session["session_token"]}
+        return Request(f"/v1/sessions/{session['session_id']}/heartbeat", body=body)
+
     def profile(self) -> str:
         return str(self._call("POST", "/v1/profiles", body={"name": "Me"}).body["id"])
 
@@ -205,6 +212,16 @@ MATRIX: dict[str, Case] = {
     ),
     "DELETE /v1/titles/{title_id}/seasons/{season}/episodes/{episode}": Case(
         CREATORS, 204, _episode_request()
+    ),
+    # playback sessions and history (the heartbeat: the session token in the body, no JWT)
+    "POST /v1/sessions/{session_id}/heartbeat": Case(PUBLIC, 200, lambda w: w.heartbeat()),
+    "GET /v1/me/continue-watching": Case(EVERYONE, 200, lambda w: Request("/v1/me/continue-watching")),
+    "GET /v1/me/history": Case(EVERYONE, 200, lambda w: Request("/v1/me/history")),
+    "DELETE /v1/me/history": Case(EVERYONE, 204, lambda w: Request("/v1/me/history")),
+    "DELETE /v1/me/history/{video_id}": Case(EVERYONE, 204, lambda w: Request(f"/v1/me/history/{w.video()}")),
+    "GET /v1/me/settings": Case(EVERYONE, 200, lambda w: Request("/v1/me/settings")),
+    "PATCH /v1/me/settings": Case(
+        EVERYONE, 200, lambda w: Request("/v1/me/settings", body={"history_paused": True})
     ),
     # catalog: browsing
     "GET /v1/titles": Case(EVERYONE, 200, lambda w: Request("/v1/titles")),

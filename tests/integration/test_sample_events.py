@@ -27,6 +27,7 @@ CASES = {
     "sfn_compensate_input.json": "pipeline-compensate",
     "eventbridge_execution_failed.json": "pipeline-safety-net",
     "function_url_playlist.json": "playlist-origin",
+    "schedule_sessions_sweep.json": "sessions-sweeper",  # the schedule's constant input
 }
 MASTER_PLAYLIST = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n360p/index.m3u8\n"
 
@@ -74,6 +75,8 @@ def test_sample_event_runs(name: str, function: str, account: Account) -> None:
         assert result["reason"] == "transcode_failed"
     if function == "pipeline-safety-net":
         assert result == {"handled": True, "reason": "execution_timed_out"}
+    if function == "sessions-sweeper":
+        assert result == {"expired": 0}
     if function == "playlist-origin":
         assert result["statusCode"] == 200
         signed = "&".join(f"{k}={v}" for k, v in event["queryStringParameters"].items())

@@ -46,6 +46,9 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "webhooks:hear_all_videos": (ADMINS, False),
     "profiles:manage": (ALL, True),
     "profiles:use": (ALL, True),
+    # watch history and viewing settings: the caller's own, by construction (/v1/me)
+    "history:read": (ALL, False),
+    "history:manage": (ALL, False),
 }
 
 CASES = [(action, role) for action in sorted(EXPECTED) for role in sorted(ALL)]

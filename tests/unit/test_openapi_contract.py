@@ -166,7 +166,8 @@ def test_bearer_security_scheme_applies_to_all_but_the_public_operations() -> No
     }
     assert DOCUMENT["security"] == [{"bearerAuth": []}]
     public = {key for key, op in OPERATIONS.items() if _is_public(op)}
-    assert public == {"GET /health", "GET /v1/openapi.json"}
+    # The heartbeat is authenticated by the session's own token (a beacon cannot carry a JWT)
+    assert public == {"GET /health", "GET /v1/openapi.json", "POST /v1/sessions/{session_id}/heartbeat"}
     for key, operation in OPERATIONS.items():
         if key not in public:
             assert operation.get("security", [{"bearerAuth": []}]) == [{"bearerAuth": []}], key

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from functions.shared.settings import RESOURCE_VARIABLES, Settings
 from infra import spec
-from infra.spec import api, catalog, moderation, pipeline, playback, videos, webhooks
+from infra.spec import api, catalog, moderation, pipeline, playback, sessions, videos, webhooks
 
-DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog)
+DOMAINS = (api, videos, pipeline, playback, moderation, webhooks, catalog, sessions)
 SPEC_DIR = Path(spec.__file__).parent
 
 
@@ -43,6 +43,7 @@ def test_the_assembly_has_no_duplicates() -> None:
         "state machine": [m.name for m in spec.STATE_MACHINES],
         "execution rule": [r.name for r in spec.EXECUTION_RULES],
         "route": [(r.method, r.path) for r in spec.ROUTES],
+        "schedule": [s.name for s in spec.SCHEDULES],
         "bucket notification": [(n.bucket, n.prefix) for n in spec.BUCKET_NOTIFICATIONS],
     }
     for kind, names in declared.items():
@@ -67,6 +68,7 @@ def test_every_reference_names_something_declared() -> None:
     assert {s.consumer for s in spec.TABLE_STREAMS} <= functions
     assert {r.function for r in spec.ROUTES} <= functions
     assert {r.target for r in spec.EXECUTION_RULES} <= functions
+    assert {s.target for s in spec.SCHEDULES} <= functions
     for machine in spec.STATE_MACHINES:
         assert set(machine.function_substitutions.values()) <= functions, machine.name
     resources = set(spec.RESOURCE_ENV.values())

@@ -45,6 +45,7 @@ def test_a_model_that_lists_through_gsi1_gets_its_own_items_back(model: type[Mod
 def test_infra_builds_the_table_the_models_share() -> None:
     assert table_schema(PlatformKeys) == {
         "stream": None,
+        "ttl": None,
         "hash_key": ("pk", "S"),
         "range_key": ("sk", "S"),
         "indexes": [{"name": "gsi1", "hash_key": ("gsi1pk", "S"), "range_key": ("gsi1sk", "S")}],
