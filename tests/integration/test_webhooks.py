@@ -215,7 +215,7 @@ def test_registration_returns_the_secret_once_and_lists_without_it(api: ApiCall)
     created = resp.body
     assert len(created["id"]) == 32
     assert created["url"] == "https://hooks.example.com/vod"
-    assert created["events"] == ["video.ready", "video.rejected", "video.failed"]
+    assert created["events"] == ["video.ready", "video.rejected", "video.failed", "video.deleted"]
     assert created["scope"] == "own"
     assert created["active"] is True
     assert created["secret"].startswith("whsec_")
@@ -265,7 +265,7 @@ def test_listing_shows_only_the_callers_webhooks_newest_first(api: ApiCall) -> N
         ({"url": ""}, "validation_failed"),
         ({}, "validation_failed"),
         ({"url": "https://hooks.example.com/", "events": []}, "validation_failed"),
-        ({"url": "https://hooks.example.com/", "events": ["video.deleted"]}, "validation_failed"),
+        ({"url": "https://hooks.example.com/", "events": ["video.vanished"]}, "validation_failed"),
         (
             {"url": "https://hooks.example.com/", "events": ["video.ready", "video.ready"]},
             "validation_failed",
@@ -388,7 +388,7 @@ def test_an_event_from_the_bus_is_delivered_signed_with_the_documented_scheme(
     # infra/spec; put_rule/put_targets are upserts, so this holds whether or not the fixture made it)
     created = register(api, receiver.url + "/hook")
     events, sqs = account.client("events"), account.client("sqs")
-    rule = spec.BUS_RULES[0]
+    rule = next(r for r in spec.BUS_RULES if r.name == "webhook-events")
     queue_url = sqs.get_queue_url(QueueName=f"vod-{rule.queue}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
@@ -724,3 +724,32 @@ def test_a_message_goes_back_to_the_queue_when_the_invocation_is_nearly_out_of_t
     )
     assert handler(sqs_batch(batch["Records"][0]["body"]), roomy) == {"batchItemFailures": []}
     assert len(receiver.requests) == 1
+
+
+def test_a_takedown_reaches_the_owners_webhook_as_video_deleted(
+    api: ApiCall, account: Account, local_delivery: None, receiver: Receiver
+) -> None:
+    # Given a webhook of a video's owner (every event type by default) and the video
+    from tests.integration.test_profiles import put_video
+
+    created = register(api, receiver.url + "/hook")
+    assert "video.deleted" in created["events"]
+    put_video(account, VIDEO_ID, owner="user-1", status="READY")
+    sqs = account.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName="vod-webhooks")["QueueUrl"]
+
+    # When an admin takes the video down and the webhooks queue's message reaches the dispatcher
+    assert api("DELETE", f"/v1/videos/{VIDEO_ID}", sub="admin-1", role="admin").status == 200
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert [json.loads(m["Body"])["detail-type"] for m in messages] == ["video.deleted"]
+    result, errored = invoke(DISPATCHER, sqs_batch(messages[0]["Body"]))
+
+    # Then the owner's subscriber hears video.deleted with the takedown's facts
+    assert not errored and result == {"batchItemFailures": []}, result
+    [request] = receiver.requests
+    payload = json.loads(request.body)
+    assert payload["type"] == "video.deleted"
+    assert payload["data"]["video_id"] == VIDEO_ID
+    assert payload["data"]["owner"] == "user-1"
+    assert payload["data"]["deleted_by"] == "admin-1"
+    assert payload["data"]["previous_status"] == "READY"
