@@ -105,8 +105,11 @@ def published(stack: EmbeddedStack, media_dir: Path) -> str:
     return video_id
 
 
-def session_qoe(stack: EmbeddedStack, video_id: str, session_id: str) -> dict[str, Any] | None:
-    """The video's QoE summary once it lists ``session_id`` with CMCD counted; else None."""
+def session_qoe(
+    stack: EmbeddedStack, video_id: str, session_id: str, ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """The video's QoE summary once it lists ``session_id`` in the state ``ready`` asks for (its
+    end recorded, the CMCD records of interest counted: they arrive in batches of their own)."""
     assert stack.api is not None
     got = requests.get(
         f"{stack.api.url}/v1/videos/{video_id}/qoe",
@@ -116,7 +119,7 @@ def session_qoe(stack: EmbeddedStack, video_id: str, session_id: str) -> dict[st
     )
     assert got.status_code == 200, got.text
     for item in got.json()["sessions"]:
-        if item["session_id"] == session_id and item["cmcd_requests"] > 0:
+        if item["session_id"] == session_id and ready(item):
             return {"summary": got.json(), "session": item}
     return None
 
@@ -166,7 +169,9 @@ def test_hlsjs_in_chromium_sends_cmcd_that_reaches_the_session_qoe(
 
     # And the session's QoE summary shows the startup time and the CMCD the edge collected
     found = eventually(
-        lambda: session_qoe(stack, video_id, session_id), timeout=90, what="the session's QoE with its CMCD"
+        lambda: session_qoe(stack, video_id, session_id, lambda item: bool(item["bitrates_kbps"])),
+        timeout=90,
+        what="the session's QoE with the CMCD of its segments",
     )
     session, summary = found["session"], found["summary"]
     assert session["startup_time_ms"] == result["startup_time_ms"]
@@ -225,7 +230,9 @@ def test_cmcd_and_heartbeats_without_a_browser_reach_the_summary(
 
     # Then the session is a failure with its CMCD (one starvation) in the summary
     found = eventually(
-        lambda: session_qoe(stack, published, sid), timeout=90, what="the failed session's QoE"
+        lambda: session_qoe(stack, published, sid, lambda item: item["buffer_starvations"] >= 1),
+        timeout=90,
+        what="the failed session's QoE with its segment's CMCD",
     )
     session = found["session"]
     assert session["errored"] is True and session["end_reason"] == "error"

@@ -145,7 +145,7 @@ class HeartbeatRefused(Exception):
 
 
 def heartbeat(write: HeartbeatWrite) -> dict[str, Any]:
-    """The heartbeat's one DynamoDB call; returns the attributes it updated (``seq`` among them)."""
+    """The heartbeat's one DynamoDB call; returns ``{"seq": <the session's sequence now>, ...}``."""
     names: dict[str, str] = {"#state": "state"}
     values: dict[str, Any] = {
         ":th": {"S": write.token_hash},
@@ -239,11 +239,15 @@ def heartbeat(write: HeartbeatWrite) -> dict[str, Any]:
             ConditionExpression=conditions,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={k: v for k, v in values.items() if k in used},
-            ReturnValues="UPDATED_NEW",
+            # The new sequence only when the server counted it (the player's own is known): every
+            # attribute returned is serialised, and the heartbeat is the platform's busiest call.
+            ReturnValues="NONE" if write.sequence is not None else "UPDATED_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except _ddb().exceptions.ConditionalCheckFailedException as exc:
         raise HeartbeatRefused(plain_item(exc.response.get("Item"))) from None
+    if write.sequence is not None:
+        return {"seq": write.sequence}
     return plain_item(response.get("Attributes"))
 
 

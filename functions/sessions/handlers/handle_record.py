@@ -17,7 +17,10 @@ from functions.shared.observability import logger, metrics, observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     outcome = record(records)
-    metrics.add_metric(name="SessionsEnded", unit="Count", value=outcome["ended"])
-    metrics.add_metric(name="HistoryEntriesWritten", unit="Count", value=outcome["entries"])
+    # Only what happened: most batches are new sessions and heartbeats between projections.
+    if outcome["ended"]:
+        metrics.add_metric(name="SessionsEnded", unit="Count", value=outcome["ended"])
+    if outcome["entries"]:
+        metrics.add_metric(name="HistoryEntriesWritten", unit="Count", value=outcome["entries"])
     logger.debug("session records applied", extra={"records": len(records), **outcome})
     return {"batchItemFailures": []}

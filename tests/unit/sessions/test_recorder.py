@@ -95,3 +95,15 @@ def test_a_paused_history_or_a_session_never_heartbeated_is_not_recorded(seen: d
         ]
     )
     assert seen["entries"] == []
+
+
+def test_while_the_state_holds_every_third_heartbeat_moves_the_entry(seen: dict[str, list[Any]]) -> None:
+    playing = {**SESSION, "state": "playing"}
+    for seq in (4, 5, 6, 7):
+        recorder.record(
+            [_record("MODIFY", {**playing, "seq": seq - 1}, {**playing, "seq": seq, "last_seen_ms": seq})]
+        )
+    assert [ms for _, _, ms in seen["entries"]] == [6]
+    # a change of state always does
+    recorder.record([_record("MODIFY", playing, {**playing, "state": "paused", "seq": 8, "last_seen_ms": 8})])
+    assert [ms for _, _, ms in seen["entries"]] == [6, 8]
