@@ -192,6 +192,19 @@ def test_a_ready_video_bound_to_a_published_movie_is_taken_down(
         what="the movie unbound",
     )
     assert movie_now["state"] == "unpublished"
+    # ... the viewer's playback session has ended: its next heartbeat is 410 session_ended
+    session_id, token = play.json()["session_id"], play.json()["session_token"]
+
+    def heartbeat() -> dict[str, Any] | None:  # (a 4xx Response is falsy: return its body)
+        beat = requests.post(
+            f"{owner.api}/v1/sessions/{session_id}/heartbeat",
+            json={"state": "playing", "position_seconds": 1, "token": token},
+            timeout=10,
+        )
+        return dict(beat.json()) if beat.status_code == 410 else None
+
+    ended = _until(heartbeat, timeout=30, what="the session ended")
+    assert ended["error"]["code"] == "session_ended"
     # ... video.deleted went out once, with the contract's fields
     [event] = _deleted_events(stack, observer, video_id, wait_s=3)
     assert event["detail"] == {
