@@ -22,6 +22,8 @@ import boto3
 import requests
 from botocore.config import Config
 
+from functions.shared.events import SOURCE as EVENT_SOURCE
+from functions.shared.events import VIDEO_DELETED
 from functions.videos.models import TERMINAL, VideoStatus
 from infra import spec
 from infra.local import lambda_runtime, moto_patches, persist, provision, py311
@@ -519,13 +521,20 @@ class EmbeddedStack:
 
         A video still AWAITING_UPLOAD whose upload the snapshot holds lost its S3 event (the
         upload landed, the starter had not run): the event is sent again, as S3 would redeliver
-        it, and the starter takes it from there. Returns the ids of the videos failed."""
+        it, and the starter takes it from there.
+
+        A video taken down whose purge had not finished (DELETED, no ``purged_at``) lost its
+        queued ``video.deleted`` messages: the event is put on the bus again, as SQS would have
+        kept them, and its consumers (all idempotent) purge, unbind and end its sessions. Returns
+        the ids of the videos failed."""
         videos = self.restored.items.get(res.videos_table, [])
         uploads = self.restored.keys.get(res.upload_bucket, set())
         failed = []
         for item in videos:
             status = item.get("status", {}).get("S")
             video_id = item.get("video_id", {}).get("S")
+            if status == VideoStatus.DELETED and video_id and "purged_at" not in item:
+                self._announce_takedown_again(res, item)
             if status == VideoStatus.AWAITING_UPLOAD and item.get("upload_key", {}).get("S") in uploads:
                 assert self.persister is not None
                 self.persister.announce_created(res.upload_bucket, item["upload_key"]["S"])
@@ -552,6 +561,30 @@ class EmbeddedStack:
                     failed.append(video_id)
         self.restored.items.clear()  # looked at: the tables hold them
         return failed
+
+    def _announce_takedown_again(self, res: spec.Resources, item: dict[str, Any]) -> None:
+        """``video.deleted`` once more for a takedown the last run left unpurged (its contract:
+        functions/shared/events.py ``VideoDeletedDetail``)."""
+
+        def text(name: str) -> str | None:
+            value: str | None = item.get(name, {}).get("S")
+            return value
+
+        detail = {
+            "video_id": text("video_id"),
+            "owner": text("owner_sub"),
+            "deleted_by": text("deleted_by"),
+            "deleted_at": text("deleted_at"),
+            "previous_status": text("previous_status"),
+        }
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": VIDEO_DELETED,
+            "Detail": json.dumps(detail),
+            "EventBusName": res.event_bus_name,
+        }
+        if self.client("events").put_events(Entries=[entry]).get("FailedEntryCount"):
+            logging.getLogger(__name__).error("could not announce takedown %s again", detail["video_id"])
 
     def stop(self) -> None:
         self._stop.set()

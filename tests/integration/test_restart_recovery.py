@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions.pipeline.logic import slots
+from functions.shared.events import VideoDeletedDetail
 from functions.shared.keys import upload_key
 from functions.videos.dal import in_flight
 from functions.videos.logic import ingest, lifecycle, records
@@ -108,3 +109,42 @@ def test_settled_and_waiting_videos_are_left_alone_and_a_lost_upload_event_is_se
     assert invoked == []  # no safety net for anything
     assert {video_id: records.get_record(video_id).status for video_id in before} == before
     assert announcements.sent == [(account.resources.upload_bucket, upload_key(landed))]
+
+
+class EventsRecorder:
+    """Stands in for the embedded bus: what ``_recover`` puts on it."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.entries += Entries
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in Entries]}
+
+
+def test_a_takedown_left_unpurged_is_announced_again_and_a_purged_one_is_not(
+    account: Account, api: ApiCall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two videos taken down, one purged by the worker and one whose queued
+    # video.deleted died with the last run
+    unpurged, purged = _video(api, "READY"), _video(api, "PROCESSING")
+    for video_id in (unpurged, purged):
+        assert api("DELETE", f"/v1/videos/{video_id}").status == 200
+    lifecycle.record_purged(purged)
+    stack = EmbeddedStack(directory=tmp_path / "state")
+    stack.state_machines = account.state_machines
+    stack.restored = Restored(items={account.resources.videos_table: _snapshot(account)})
+    bus = EventsRecorder()
+    monkeypatch.setattr(stack, "client", lambda service: bus)
+    invoked: list[Any] = []
+    monkeypatch.setattr(lambda_runtime, "invoke", lambda *args: invoked.append(args))
+    # When the restarted stack settles what the last run left
+    assert stack._recover(account.resources) == []
+    # Then only the unpurged takedown is announced again, with the event's contract
+    assert invoked == []
+    assert [(e["DetailType"], e["EventBusName"]) for e in bus.entries] == [
+        ("video.deleted", account.resources.event_bus_name)
+    ]
+    detail = VideoDeletedDetail.model_validate_json(bus.entries[0]["Detail"])
+    assert (detail.video_id, detail.deleted_by, detail.previous_status) == (unpurged, "user-1", "READY")
+    assert detail.owner == "user-1"
