@@ -64,6 +64,7 @@ def install() -> None:
     make_s3_ranged_reads_lazy()
     make_s3_presigned_signatures_checked()
     make_s3_events_name_the_version()
+    make_update_expressions_parsed_once()
 
 
 _WRITE_LOCK = threading.RLock()
@@ -397,3 +398,63 @@ def make_s3_events_name_the_version() -> None:
 
     notifications._get_s3_event = functools.wraps(original)(get_s3_event)
     _events_applied = True
+
+
+_expressions_applied = False
+_CHECKED_LIMIT = 4096
+# The validators of an update expression that look at nothing but the expression, its names and
+# the table's key attributes: once an expression passed them, it passes them again.
+_SHAPE_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+
+
+def make_update_expressions_parsed_once() -> None:
+    """An UpdateItem's expression is parsed and shape-checked once per distinct expression, not on
+    every call (speed only: what an update does and refuses is unchanged).
+
+    moto parses an update expression twice per UpdateItem (the response layer, then the backend)
+    and runs three of its ten validator passes on nothing but the expression's shape. A
+    playback heartbeat's expression has about 25 clauses, so that was half of moto's time per
+    heartbeat (tests/bench/sessions_bench.py). The parsed tree is memoised by expression
+    (``Validator`` deep-copies it before it substitutes values, and the response layer only reads
+    it); the shape checks are skipped for an (expression, names, table keys) that passed them."""
+    global _expressions_applied
+    if _expressions_applied:
+        return
+    from moto.dynamodb.parsing import expressions as expressions_module
+    from moto.dynamodb.parsing import validators as validators_module
+
+    expressions: Any = expressions_module  # moto's parsing modules are untyped
+    validators: Any = validators_module
+    parse = expressions.UpdateExpressionParser.make.__func__
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str) -> Any:
+        return parse(expressions.UpdateExpressionParser, expression)
+
+    expressions.UpdateExpressionParser.make = classmethod(lambda cls, expression: parsed(expression))
+
+    checked: dict[tuple[Any, ...], Any] = {}
+    update_validator = validators.UpdateExpressionValidator
+    original_init = validators.Validator.__init__
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        names = tuple(sorted((self.expression_attribute_names or {}).items()))
+        self._shape_key = (id(expression), names, tuple(self.table.table_key_attrs))
+        self._shape_source = expression  # held while its id is a key: ids are never reused
+
+    def validate(self: Any) -> Any:
+        key = getattr(self, "_shape_key", None)
+        if isinstance(self, update_validator) and key is not None and key in checked:
+            self.processors = [p for p in self.processors if type(p).__name__ not in _SHAPE_CHECKS]
+        node = original_validate(self)
+        if isinstance(self, update_validator) and key is not None:
+            if len(checked) >= _CHECKED_LIMIT:
+                checked.clear()
+            checked[key] = self._shape_source
+        return node
+
+    original_validate = validators.Validator.validate
+    validators.Validator.__init__ = init
+    validators.Validator.validate = validate
+    _expressions_applied = True

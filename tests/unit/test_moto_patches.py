@@ -50,6 +50,7 @@ def corrections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         "make_s3_ranged_reads_lazy",
         "make_s3_presigned_signatures_checked",
         "make_s3_events_name_the_version",
+        "make_update_expressions_parsed_once",
     ):
         monkeypatch.setattr(moto_patches, name, lambda name=name: applied.append(name))
     monkeypatch.setattr(lambda_runtime, "install", lambda: applied.append("lambda_runtime.install"))
@@ -96,6 +97,7 @@ def test_install_applies_every_correction_with_the_pinned_moto(
         "make_s3_ranged_reads_lazy",
         "make_s3_presigned_signatures_checked",
         "make_s3_events_name_the_version",
+        "make_update_expressions_parsed_once",
     ]
 
 
@@ -106,6 +108,11 @@ def test_install_twice_patches_moto_once() -> None:
     from moto.s3.models import FakeKey
     from moto.s3.responses import S3Response
 
+    UpdateExpressionParser: Any = importlib.import_module(
+        "moto.dynamodb.parsing.expressions"
+    ).UpdateExpressionParser
+    Validator: Any = importlib.import_module("moto.dynamodb.parsing.validators").Validator
+
     def patched() -> list[Any]:
         return [
             LambdaFunction._invoke_lambda,
@@ -114,6 +121,8 @@ def test_install_twice_patches_moto_once() -> None:
             S3Response.key_response,
             FakeKey.__dict__["value"],
             notifications._get_s3_event,
+            UpdateExpressionParser.__dict__["make"],
+            Validator.validate,
         ]
 
     moto_patches.install()
@@ -350,3 +359,46 @@ def test_s3_events_name_the_version_and_a_sequencer_as_s3_does() -> None:
     sequencers = [r["sequencer"] for r in records]
     assert len(set(sequencers)) == 3
     assert sequencers == sorted(sequencers)
+
+
+def test_update_expressions_parsed_once_still_refuse_what_dynamodb_refuses() -> None:
+    """The memoised parse and the skipped shape checks change speed only: an expression that
+    passed once is refused when its names now point at the key, a bad one is refused every time,
+    and updates still apply."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    moto_patches.make_update_expressions_parsed_once()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        key = {"pk": {"S": "a"}}
+
+        def update(expression: str, names: dict[str, str], value: int) -> None:
+            ddb.update_item(
+                TableName="t",
+                Key=key,
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":v": {"N": str(value)}},
+            )
+
+        for value in (1, 2):  # the second call takes the memoised, already checked expression
+            update("SET #a = :v, #n = if_not_exists(#n, :v) + :v", {"#a": "a", "#n": "n"}, value)
+        item = ddb.get_item(TableName="t", Key=key)["Item"]
+        assert (item["a"], item["n"]) == ({"N": "2"}, {"N": "4"})  # n: 1 + 1, then 2 + 2
+        with pytest.raises(ClientError, match="key"):  # same expression, names now at the hash key
+            update("SET #a = :v, #n = if_not_exists(#n, :v) + :v", {"#a": "pk", "#n": "n"}, 3)
+        for _ in range(2):  # overlapping paths: refused, and refused again
+            with pytest.raises(ClientError, match=r"[Oo]verlap|conflict"):
+                update("SET #a = :v, #a = :v", {"#a": "a"}, 4)
+        for _ in range(2):  # a syntax error, twice
+            with pytest.raises(ClientError, match=r"[Ss]yntax|Invalid"):
+                update("SET #a = = :v", {"#a": "a"}, 5)
+        assert ddb.get_item(TableName="t", Key=key)["Item"]["a"] == {"N": "2"}
